@@ -1,0 +1,1 @@
+"""One module per `bookplan` verb; see `app/cli.py`."""

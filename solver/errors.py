@@ -1,0 +1,66 @@
+"""Bad input, said in one line that names the field and the value (never a traceback)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+
+class BookError(ValueError):
+    """A book (or request) that cannot be planned as given; the message names the field and the value."""
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+
+
+def field_path(loc: tuple[Any, ...]) -> str:
+    """('accounts', 3, 'arr') -> 'accounts[3].arr'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def describe_error(error: dict[str, Any]) -> str:
+    """One pydantic error as 'field: problem (got value)'."""
+    loc = tuple(p for p in error.get("loc", ()) if p not in ("body",))
+    msg = str(error.get("msg", "invalid"))
+    if error.get("type") == "value_error" and msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if error.get("type") == "extra_forbidden":
+        return f"{field_path(loc)}: unknown field (typo?)"
+    if error.get("type") == "missing":
+        return f"{field_path(loc)}: required field is missing"
+    path = field_path(loc)
+    if not path:  # a model-level check already names its field
+        return msg
+    if "input" in error and error.get("type") not in ("model_type",):
+        return f"{path}: {msg} (got {_short(error['input'])})"
+    return f"{path}: {msg}"
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    errors = exc.errors(include_url=False)
+    first = describe_error(dict(errors[0]))
+    return first if len(errors) == 1 else f"{first} (and {len(errors) - 1} more problems)"
+
+
+def parse_json(text: str | bytes, what: str = "book") -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise BookError(f"{what}: not valid JSON ({detail})", field=what) from None

@@ -1,0 +1,265 @@
+"""The public shapes of bookplan: Book (input of a solve) and Plan (its result), as in CONTRACT.md.
+
+Every default comes from DOMAIN.md (see `solver.policy`); unknown fields are rejected because they are
+usually typos. Cross-reference checks (duplicate ids, unknown CSMs in `current_csm` or `pairs`) live here
+too, so every entry point (CLI, HTTP, tests) rejects the same bad books with the same messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Tier = Literal["strategic", "enterprise", "mid_market", "smb", "tech_touch"]
+TIERS: tuple[Tier, ...] = ("strategic", "enterprise", "mid_market", "smb", "tech_touch")
+Level = Literal["associate_csm", "csm", "senior_csm", "cs_manager", "director_cs", "vp_cs"]
+LEVELS: tuple[Level, ...] = ("associate_csm", "csm", "senior_csm", "cs_manager", "director_cs", "vp_cs")
+MatchRule = Literal["hard", "soft", "off"]
+Objective = Literal["balance", "min_cost"]
+PlanStatus = Literal["optimal", "feasible", "infeasible", "no_solution_in_time"]
+
+# Upper limits on list sizes: a book larger than this is not a CS book but a mistake (or an attack).
+MAX_ACCOUNTS = 500_000
+MAX_CSMS = 20_000
+MAX_PAIRS = 1_000_000
+MAX_ID_LENGTH = 200
+
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Hours = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=False)
+
+
+class Activity(_Strict):
+    """One activity of a tier's service model: `count` times a year, `hours` each."""
+
+    name: str = Field(min_length=1, max_length=100)
+    count: float = Field(ge=0, le=10_000)
+    hours: Hours
+    first_year_only: bool = False
+
+
+class TierPolicy(_Strict):
+    """Overrides of one tier's defaults. Any field left out keeps the DOMAIN.md default."""
+
+    hours_per_year: Hours | None = None
+    activities: list[Activity] | None = Field(default=None, max_length=100)
+    arr_cap: Money | None = None
+    max_accounts: int | None = Field(default=None, ge=0)
+
+
+class Policy(_Strict):
+    """How to plan: capacity, freezes, matching rules, objective and solver limits."""
+
+    as_of: dt.date | None = None  # None means today
+    capacity_hours: Hours = 1560.0
+    tiers: dict[Tier, TierPolicy] = Field(default_factory=dict)
+    region_match: MatchRule = "hard"
+    language_match: MatchRule = "hard"
+    renewal_freeze_days: int = Field(default=90, ge=0, le=3660)
+    onboarding_freeze_days: int = Field(default=90, ge=0, le=3660)
+    ramp_days: int = Field(default=90, ge=0, le=3660)
+    hiring_lead_days: int = Field(default=60, ge=0, le=3660)
+    max_moves: int | None = Field(default=None, ge=0)
+    balance_tolerance: float = Field(default=0.10, ge=0, le=1)
+    objective: Objective = "balance"
+    time_limit_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    # Same input + same seed + deterministic=true gives the same plan: one CP-SAT worker, deterministic
+    # time limits and iteration-bounded search instead of wall-clock ones.
+    deterministic: bool = False
+    workers: int | None = Field(default=None, ge=1, le=64)
+
+
+class Account(_Strict):
+    id: Id
+    name: str | None = Field(default=None, max_length=500)
+    arr: Money
+    tier: Tier
+    hours_per_year: Hours | None = None
+    region: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=50)
+    current_csm: Id | None = None
+    pinned: bool = False
+    renewal_date: dt.date | None = None
+    start_date: dt.date | None = None
+    parent_id: Id | None = None
+
+
+class CSM(_Strict):
+    id: Id
+    name: str | None = Field(default=None, max_length=500)
+    level: Level | None = None
+    tiers: list[Tier] = Field(min_length=1, max_length=len(TIERS))
+    fte: float = Field(default=1.0, gt=0, le=1.0)
+    capacity_hours: Hours | None = None
+    arr_cap: Money | None = None
+    max_accounts: int | None = Field(default=None, ge=0)
+    regions: list[str] | None = Field(default=None, max_length=100)
+    languages: list[str] | None = Field(default=None, max_length=100)
+    accepting_new: bool = True
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_unique(cls, tiers: list[Tier]) -> list[Tier]:
+        return list(dict.fromkeys(tiers))
+
+
+class Pair(_Strict):
+    """Per account–CSM override: hours when served by that CSM, cost for min_cost, or a ban."""
+
+    account: Id
+    csm: Id
+    hours: Hours | None = None
+    cost: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    allowed: bool = True
+
+
+class Book(_Strict):
+    accounts: list[Account] = Field(max_length=MAX_ACCOUNTS)
+    csms: list[CSM] = Field(default_factory=list, max_length=MAX_CSMS)
+    policy: Policy = Field(default_factory=Policy)
+    pairs: list[Pair] = Field(default_factory=list, max_length=MAX_PAIRS)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Book:
+        check_references(self)
+        return self
+
+
+def check_references(book: Book) -> None:
+    """Duplicate ids and references to unknown accounts or CSMs, named by their position in the book."""
+    csm_ids: set[str] = set()
+    for i, csm in enumerate(book.csms):
+        if csm.id in csm_ids:
+            raise ValueError(f"csms[{i}].id: duplicate CSM id {csm.id!r}")
+        csm_ids.add(csm.id)
+        if csm.start_date and csm.end_date and csm.end_date < csm.start_date:
+            raise ValueError(
+                f"csms[{i}].end_date: {csm.end_date.isoformat()} is before start_date {csm.start_date.isoformat()}"
+            )
+    account_ids: set[str] = set()
+    for i, account in enumerate(book.accounts):
+        if account.id in account_ids:
+            raise ValueError(f"accounts[{i}].id: duplicate account id {account.id!r}")
+        account_ids.add(account.id)
+        if account.current_csm is not None and account.current_csm not in csm_ids:
+            raise ValueError(f"accounts[{i}].current_csm: unknown CSM {account.current_csm!r}")
+        if account.pinned and account.current_csm is None:
+            raise ValueError(f"accounts[{i}].pinned: account {account.id!r} is pinned but has no current_csm")
+    seen_pairs: set[tuple[str, str]] = set()
+    for i, pair in enumerate(book.pairs):
+        if pair.account not in account_ids:
+            raise ValueError(f"pairs[{i}].account: unknown account {pair.account!r}")
+        if pair.csm not in csm_ids:
+            raise ValueError(f"pairs[{i}].csm: unknown CSM {pair.csm!r}")
+        if (pair.account, pair.csm) in seen_pairs:
+            raise ValueError(f"pairs[{i}]: duplicate pair ({pair.account!r}, {pair.csm!r})")
+        seen_pairs.add((pair.account, pair.csm))
+
+
+# ---------------------------------------------------------------- Plan
+
+
+class Assignment(_Strict):
+    account: str
+    csm: str
+
+
+class Unassigned(_Strict):
+    account: str
+    reason: str
+
+
+class Move(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    account: str
+    from_: str | None = Field(alias="from")
+    to: str
+    reason: str
+    arr: float = 0.0
+    hours: float = 0.0
+
+
+class CSMLoad(_Strict):
+    csm: str
+    hours: float
+    capacity_hours: float
+    utilization: float
+    arr: float
+    arr_cap: float | None
+    accounts: int
+    max_accounts: int | None = None
+    pool: str | None = None
+
+
+class Diagnosis(_Strict):
+    """One contradiction among the hard rules, by how much, and the smallest relaxation that fixes it."""
+
+    rule: str
+    message: str
+    csm: str | None = None
+    accounts: list[str] = Field(default_factory=list)
+    excess: float | None = None
+    relaxation: str | None = None
+
+
+class PoolSummary(_Strict):
+    """A pool: CSMs who can stand in for one another and the accounts only they can serve."""
+
+    pool: str
+    csms: list[str]
+    accounts: int
+    demand_hours: float
+    capacity_hours: float
+    mean_utilization: float
+    max_utilization: float
+    max_utilization_bound: float
+    status: PlanStatus
+    moves: int = 0
+    moves_bound: int | None = None
+    method: str = ""
+
+
+class SolverInfo(_Strict):
+    engine: str = "cp-sat"
+    version: str
+    seconds: float
+    seed: int
+    input_sha256: str
+    deterministic: bool = False
+    workers: int = 1
+
+
+class Plan(_Strict):
+    status: PlanStatus
+    assignments: list[Assignment] = Field(default_factory=list)
+    unassigned: list[Unassigned] = Field(default_factory=list)
+    moves: list[Move] = Field(default_factory=list)
+    csm_loads: list[CSMLoad] = Field(default_factory=list)
+    max_utilization: float | None = None
+    max_utilization_bound: float | None = None
+    gap: float | None = None
+    total_cost: float | None = None
+    cost_bound: float | None = None
+    diagnosis: list[Diagnosis] = Field(default_factory=list)
+    pools: list[PoolSummary] = Field(default_factory=list)
+    objective: Objective = "balance"
+    as_of: dt.date | None = None
+    solver: SolverInfo
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def finite(x: float) -> bool:
+    return not (math.isnan(x) or math.isinf(x))
