@@ -1,0 +1,1 @@
+"""bookplan's engine: pure (pydantic + OR-Tools + stdlib), importable and benchmarkable alone."""

@@ -1,0 +1,329 @@
+"""The constructive plan: a strong, cap-respecting starting point that CP-SAT then improves.
+
+Keeps every existing relationship that breaks no rule, takes the fewest accounts off CSMs who are over a cap,
+places the rest largest-first on the least-utilized CSM that can take them, and pulls CSMs into the
+balance band. Every step respects capacity, ARR cap, book-size cap, eligibility and freezes, so the result
+is always a valid plan (possibly with unserved accounts) and a good CP-SAT hint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from solver.prepare import Pool, Problem, Unit
+
+UNASSIGNED = -1
+
+
+@dataclass
+class State:
+    """A plan under construction: a CSM (or UNASSIGNED) per unit, and each CSM's running totals."""
+
+    problem: Problem
+    assign: list[int]
+    load: list[int]
+    arr: list[float]
+    count: list[int]
+
+    @classmethod
+    def empty(cls, problem: Problem) -> State:
+        n = len(problem.csms)
+        return cls(problem, [UNASSIGNED] * len(problem.units), [0] * n, [0.0] * n, [0] * n)
+
+    def fits(self, u: Unit, c: int) -> bool:
+        info = self.problem.csms[c]
+        if self.load[c] + u.hours_for(c) > info.capacity:
+            return False
+        if info.arr_cap is not None and self.arr[c] + u.arr > info.arr_cap + 1e-6:
+            return False
+        return info.max_accounts is None or self.count[c] + u.size <= info.max_accounts
+
+    def place(self, u: Unit, c: int) -> None:
+        self.assign[u.index] = c
+        self.load[c] += u.hours_for(c)
+        self.arr[c] += u.arr
+        self.count[c] += u.size
+
+    def remove(self, u: Unit) -> None:
+        c = self.assign[u.index]
+        if c == UNASSIGNED:
+            return
+        self.assign[u.index] = UNASSIGNED
+        self.load[c] -= u.hours_for(c)
+        self.arr[c] -= u.arr
+        self.count[c] -= u.size
+
+    def utilization(self, c: int) -> float:
+        cap = self.problem.csms[c].capacity
+        return self.load[c] / cap if cap > 0 else (0.0 if self.load[c] == 0 else float("inf"))
+
+    def copy(self) -> State:
+        return State(self.problem, list(self.assign), list(self.load), list(self.arr), list(self.count))
+
+
+def home_csm(problem: Problem, u: Unit) -> int | None:
+    """The CSM that holds most of the unit today (by account count), if any."""
+    counts: dict[str, int] = {}
+    for cur in u.current:
+        if cur is not None:
+            counts[cur] = counts.get(cur, 0) + 1
+    if not counts:
+        return None
+    best = max(sorted(counts), key=lambda k: counts[k])
+    return problem.csm_index[best]
+
+
+def construct(problem: Problem, state: State, pool: Pool, *, band: float | None, min_cost: bool) -> None:
+    """Fill `state` for one pool: keep, repair caps, place the rest, then pull CSMs into the band."""
+    units = [problem.units[i] for i in pool.units]
+    for u in units:
+        if u.fixed is not None:
+            state.place(u, u.fixed)
+    kept: list[Unit] = []
+    for u in units:
+        if u.fixed is not None:
+            continue
+        home = home_csm(problem, u)
+        if home is not None and home in u.eligible and not problem.csms[home].left:
+            state.place(u, home)
+            kept.append(u)
+    _repair_caps(problem, state, pool, kept)
+    free = [u for u in units if state.assign[u.index] == UNASSIGNED and u.eligible]
+    _place_largest_first(problem, state, free, min_cost=min_cost)
+    if band is not None and not min_cost:
+        pull_into_band(problem, state, pool, band)
+
+
+def _repair_caps(problem: Problem, state: State, pool: Pool, kept: list[Unit]) -> None:
+    """Take the fewest kept units off each CSM who is over capacity, ARR cap or book-size cap."""
+    by_csm: dict[int, list[Unit]] = {}
+    for u in kept:
+        by_csm.setdefault(state.assign[u.index], []).append(u)
+    for c, held in by_csm.items():
+        info = problem.csms[c]
+        # Largest hours first frees capacity with the fewest moves; lower ARR breaks ties.
+        for u in sorted(held, key=lambda u: (-u.hours_for(c), u.arr)):
+            over_hours = state.load[c] > info.capacity
+            over_arr = info.arr_cap is not None and state.arr[c] > info.arr_cap + 1e-6
+            over_count = info.max_accounts is not None and state.count[c] > info.max_accounts
+            if not (over_hours or over_arr or over_count):
+                break
+            if over_hours or over_count or (over_arr and u.arr > 0):
+                state.remove(u)
+
+
+def _place_largest_first(problem: Problem, state: State, free: list[Unit], *, min_cost: bool) -> None:
+    """Largest units first, each to the eligible CSM left least utilized (or cheapest, for min_cost)."""
+    caps = [max(info.capacity, 1) for info in problem.csms]
+    for u in sorted(free, key=lambda u: (-u.hours, -u.arr, u.index)):
+        best, best_key = UNASSIGNED, (float("inf"), float("inf"))
+        for c in u.eligible:
+            if not state.fits(u, c):
+                continue
+            after = (state.load[c] + u.hours_for(c)) / caps[c]
+            key = (u.cost_by_csm.get(c, 0.0), after) if min_cost else (after, 0.0)
+            if key < best_key:
+                best, best_key = c, key
+        if best != UNASSIGNED:
+            state.place(u, best)
+
+
+def pool_mean(problem: Problem, state: State, pool: Pool) -> float:
+    cap = sum(problem.csms[c].capacity for c in pool.csms)
+    load = sum(state.load[c] for c in pool.csms)
+    return load / cap if cap else 0.0
+
+
+def pull_into_band(problem: Problem, state: State, pool: Pool, tolerance: float, rounds: int = 4) -> None:
+    """Move units from CSMs above the band to CSMs below it, fewest and smallest-ARR moves first.
+
+    Only units that can move (not frozen) and whose move keeps both CSMs inside their caps are moved; a
+    unit that would land back on its home CSM is preferred, so repairs undo earlier displacements first.
+    """
+    mean = pool_mean(problem, state, pool)
+    csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
+    if not csms:
+        return
+    upper = {c: (mean + tolerance) * problem.csms[c].capacity for c in csms}
+    lower = {c: (mean - tolerance) * problem.csms[c].capacity for c in csms}
+    held: dict[int, list[Unit]] = {c: [] for c in csms}
+    for i in pool.units:
+        a = state.assign[i]
+        if a in held and problem.units[i].fixed is None:
+            held[a].append(problem.units[i])
+    for _ in range(rounds):
+        changed = False
+        for donor in sorted(csms, key=lambda c: -state.utilization(c)):
+            while state.load[donor] > upper[donor]:
+                move = _best_move(problem, state, held[donor], csms, upper, lower, donor, pushing=True)
+                if move is None:
+                    break
+                _apply(state, held, move, donor)
+                changed = True
+        for taker in sorted(csms, key=state.utilization):
+            while state.load[taker] < lower[taker]:
+                donors = [c for c in sorted(csms, key=lambda c: -state.utilization(c)) if c != taker]
+                moved = False
+                for donor in donors:
+                    if state.utilization(donor) <= mean:
+                        break
+                    need = lower[taker] - state.load[taker]
+                    cands = [
+                        u
+                        for u in held[donor]
+                        if taker in u.eligible
+                        and state.fits(u, taker)
+                        and state.load[donor] - u.hours_for(donor) >= lower[donor]
+                        and state.load[taker] + u.hours_for(taker) <= upper[taker]
+                    ]
+                    if cands:
+                        u = min(cands, key=lambda u: (abs(u.hours_for(taker) - need), u.arr))
+                        _apply(state, held, (u, taker), donor)
+                        moved = changed = True
+                        break
+                if not moved:
+                    break
+        if not changed:
+            break
+
+
+def _best_move(
+    problem: Problem,
+    state: State,
+    units: list[Unit],
+    csms: list[int],
+    upper: dict[int, float],
+    lower: dict[int, float],
+    donor: int,
+    *,
+    pushing: bool,
+) -> tuple[Unit, int] | None:
+    excess = state.load[donor] - upper[donor]
+    best: tuple[Unit, int] | None = None
+    best_key: tuple[float, ...] | None = None
+    for u in units:
+        home = home_csm(problem, u)
+        for c in u.eligible:
+            if c == donor or c not in upper or not state.fits(u, c):
+                continue
+            if state.load[c] + u.hours_for(c) > upper[c]:
+                continue
+            # Prefer: going home, one move clearing the excess, then the smallest ARR moved.
+            clears = 0 if u.hours_for(donor) >= excess else 1
+            key = (0 if c == home else 1, clears, u.arr, state.utilization(c))
+            if best_key is None or key < best_key:
+                best, best_key = (u, c), key
+    return best
+
+
+def _apply(state: State, held: dict[int, list[Unit]], move: tuple[Unit, int], donor: int) -> None:
+    u, c = move
+    state.remove(u)
+    state.place(u, c)
+    held[donor].remove(u)
+    held.setdefault(c, []).append(u)
+
+
+def level_by_local_search(problem: Problem, state: State, pool: Pool, *, deadline: float, max_steps: int) -> int:
+    """Lower the pool's largest utilization by moving or swapping accounts that have no home CSM.
+
+    Only units without a current CSM (and not frozen) take part, so the search never creates a move of an
+    existing relationship. Each step takes the most utilized CSM and applies the single move, or swap of
+    two units of different hours, that lowers it the most without pushing the other CSM to that level.
+    Returns the number of steps taken.
+    """
+    import time
+
+    csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
+    if len(csms) < 2:
+        return 0
+    cap = {c: problem.csms[c].capacity for c in csms}
+    free_on: dict[int, dict[int, list[Unit]]] = {c: {} for c in csms}  # csm -> hours -> units
+    for i in pool.units:
+        u = problem.units[i]
+        c = state.assign[i]
+        if c in free_on and u.fixed is None and not u.hours_by_csm and home_csm(problem, u) is None:
+            free_on[c].setdefault(u.hours, []).append(u)
+    eligible_sets = {i: set(problem.units[i].eligible) for i in pool.units}
+
+    def util(c: int, extra: int = 0) -> float:
+        return (state.load[c] + extra) / cap[c]
+
+    def fits_swap(out: Unit, into: Unit, c_from: int, c_to: int) -> bool:
+        # `out` leaves c_from for c_to while `into` leaves c_to for c_from.
+        info_f, info_t = problem.csms[c_from], problem.csms[c_to]
+        if info_f.arr_cap is not None and state.arr[c_from] - out.arr + into.arr > info_f.arr_cap + 1e-6:
+            return False
+        if info_t.arr_cap is not None and state.arr[c_to] - into.arr + out.arr > info_t.arr_cap + 1e-6:
+            return False
+        if info_f.max_accounts is not None and state.count[c_from] - out.size + into.size > info_f.max_accounts:
+            return False
+        return not (
+            info_t.max_accounts is not None and state.count[c_to] - into.size + out.size > info_t.max_accounts
+        )
+
+    steps = 0
+    stuck: set[int] = set()
+    while steps < max_steps and time.monotonic() < deadline:
+        order = sorted((c for c in csms if c not in stuck), key=lambda c: -util(c))
+        if not order:
+            break
+        top = order[0]
+        level = util(top)
+        best: tuple[float, Unit, int, Unit | None] | None = None
+        for hours, units in free_on[top].items():
+            if not units:
+                continue
+            for c in reversed(order[1:] + [s for s in stuck if s != top]):
+                if util(c, hours) >= level - 1e-12:
+                    continue
+                u = next((x for x in units if c in eligible_sets[x.index] and state.fits(x, c)), None)
+                if u is None:
+                    continue
+                new_level = max(util(top, -hours), util(c, hours))
+                if best is None or new_level < best[0]:
+                    best = (new_level, u, c, None)
+                break  # the least utilized CSM that can take this size is the best target for it
+        if best is None:
+            # Swap a unit of `top` for a smaller one of another CSM.
+            for c in reversed(order[1:]):
+                for h_out, outs in free_on[top].items():
+                    if not outs:
+                        continue
+                    for h_in, ins in free_on[c].items():
+                        delta = h_out - h_in
+                        if delta <= 0 or not ins or util(c, delta) >= level - 1e-12:
+                            continue
+                        new_level = max(util(top, -delta), util(c, delta))
+                        if best is not None and new_level >= best[0]:
+                            continue
+                        pair = next(
+                            (
+                                (o, i)
+                                for o in outs
+                                if c in eligible_sets[o.index]
+                                for i in ins
+                                if top in eligible_sets[i.index] and fits_swap(o, i, top, c)
+                            ),
+                            None,
+                        )
+                        if pair is not None:
+                            best = (new_level, pair[0], c, pair[1])
+                if best is not None and best[0] < level - 1e-12:
+                    break
+        if best is None or best[0] >= level - 1e-12:
+            stuck.add(top)
+            continue
+        _, out, c, into = best
+        state.remove(out)
+        free_on[top][out.hours].remove(out)
+        if into is not None:
+            state.remove(into)
+            free_on[c][into.hours].remove(into)
+            state.place(into, top)
+            free_on[top].setdefault(into.hours, []).append(into)
+        state.place(out, c)
+        free_on[c].setdefault(out.hours, []).append(out)
+        stuck.discard(c)
+        steps += 1
+    return steps

@@ -1,0 +1,569 @@
+"""The engine: plan a book pool by pool — construct, improve with CP-SAT, bound, explain.
+
+See solver/README.md for the design. `solve(book)` always returns a Plan whose status, bound and gap say
+honestly how good it is; hard-rule contradictions come back as `status: infeasible` with a diagnosis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools import __version__ as ortools_version
+
+from solver import policy as rules
+from solver.construct import UNASSIGNED, State, construct, home_csm, level_by_local_search, pool_mean
+from solver.model import Params, SubResult, optimize
+from solver.prepare import HOURS_SCALE, Pool, Problem, Unit, build_problem, hours_text, money
+from solver.schema import (
+    Assignment,
+    Book,
+    CSMLoad,
+    Move,
+    Plan,
+    PlanStatus,
+    PoolSummary,
+    SolverInfo,
+    Unassigned,
+)
+
+# A pool whose model would exceed this many assignment variables is improved by large-neighbourhood
+# search over a few CSMs at a time instead of one model of the whole pool.
+FULL_MODEL_VARIABLES = 60_000
+LNS_VARIABLES = 12_000
+
+
+@dataclass
+class Progress:
+    elapsed_seconds: float
+    phase: str
+    pools_done: int
+    pools_total: int
+    max_utilization: float | None
+    max_utilization_bound: float | None
+    moves: int
+    unassigned: int
+
+
+def input_sha256(book: Book) -> str:
+    """A stable fingerprint of the input: the same book gives the same hash."""
+    data = book.model_dump(mode="json", by_alias=True)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def solve(
+    book: Book,
+    *,
+    time_limit: float | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Plan:
+    """Plan the book: every account assigned or explained, every hard rule kept, bound and gap reported."""
+    started = time.monotonic()
+    pol = book.policy
+    limit = time_limit if time_limit is not None else pol.time_limit_seconds
+    workers = pol.workers or (1 if pol.deterministic else 2)
+    params = Params(workers=workers, seed=pol.seed, deterministic=pol.deterministic, should_stop=should_stop)
+    problem = build_problem(book)
+    digest = input_sha256(book)
+
+    def info() -> SolverInfo:
+        return SolverInfo(
+            version=ortools_version,
+            seconds=round(time.monotonic() - started, 3),
+            seed=pol.seed,
+            input_sha256=digest,
+            deterministic=pol.deterministic,
+            workers=workers,
+        )
+
+    if problem.diagnosis:
+        return _infeasible_plan(problem, info())
+
+    state = State.empty(problem)
+    min_cost = pol.objective == "min_cost"
+    tol = pol.balance_tolerance
+    band = None if min_cost else tol
+    for pool in problem.pools:
+        construct(problem, state, pool, band=band, min_cost=min_cost)
+    if pol.max_moves is not None:
+        _enforce_max_moves(problem, state, pol.max_moves)
+
+    def report(phase: str, done: int) -> None:
+        if on_progress is None:
+            return
+        loads = [state.utilization(c) for p in problem.pools for c in p.csms if problem.csms[c].capacity > 0]
+        on_progress(
+            Progress(
+                elapsed_seconds=round(time.monotonic() - started, 3),
+                phase=phase,
+                pools_done=done,
+                pools_total=len(problem.pools),
+                max_utilization=round(max(loads), 4) if loads else None,
+                max_utilization_bound=None,
+                moves=_count_moves(problem, state),
+                unassigned=sum(1 for u in problem.units if state.assign[u.index] == UNASSIGNED for _ in u.accounts),
+            )
+        )
+
+    report("constructed", 0)
+    results: dict[int, tuple[SubResult, str]] = {}
+    # Time: what is left after construction, shared by pool size; a pool that finishes early hands its
+    # time on (except in deterministic mode, where budgets are fixed up front).
+    available = max(0.2, limit * 0.9 - (time.monotonic() - started) - 0.3)
+    weights = {p.index: _pool_weight(problem, p) for p in problem.pools}
+    total_weight = sum(weights.values()) or 1.0
+    remaining_weight = total_weight
+    for done, pool in enumerate(sorted(problem.pools, key=lambda p: -weights[p.index]), start=1):
+        if should_stop is not None and should_stop():
+            break
+        if pol.deterministic:
+            budget = available * weights[pool.index] / total_weight
+        else:
+            left = available - (time.monotonic() - started)
+            budget = max(0.05, left * weights[pool.index] / remaining_weight)
+        remaining_weight -= weights[pool.index]
+        results[pool.index] = _improve_pool(problem, state, pool, params, band=band, budget=budget, min_cost=min_cost)
+        report(f"pool {pool.name}", done)
+
+    return _assemble(problem, state, results, info())
+
+
+def _pool_weight(problem: Problem, pool: Pool) -> float:
+    return max(1.0, float(len(pool.units))) ** 0.75 * max(1, len(pool.csms)) ** 0.25
+
+
+def _moves_budget(problem: Problem, state: State, pool: Pool) -> int | None:
+    cap = problem.book.policy.max_moves
+    if cap is None:
+        return None
+    pool_units = set(pool.units)
+    outside = sum(
+        problem.units[i].moves_if(problem.csms[state.assign[i]].id)
+        for i in range(len(problem.units))
+        if i not in pool_units and state.assign[i] != UNASSIGNED
+    )
+    return max(0, cap - outside)
+
+
+def _estimate_variables(problem: Problem, pool: Pool) -> int:
+    keys = set()
+    special = 0
+    for i in pool.units:
+        u = problem.units[i]
+        if u.fixed is not None:
+            continue
+        if u.size > 1 or u.hours_by_csm or u.cost_by_csm or u.soft_by_csm:
+            special += len(u.eligible)
+        else:
+            keys.add((tuple(u.eligible), u.hours, home_csm(problem, u)))
+    per_key = sum(len(k[0]) for k in keys)
+    return per_key + special
+
+
+def _improve_pool(
+    problem: Problem, state: State, pool: Pool, params: Params, *, band: float | None, budget: float, min_cost: bool
+) -> tuple[SubResult, str]:
+    if not pool.csms or not pool.units:
+        return SubResult(), "nothing to plan"
+    if not min_cost:
+        start = time.monotonic()
+        steps = 20_000 if params.deterministic else 1_000_000
+        level_by_local_search(problem, state, pool, deadline=start + budget * 0.3, max_steps=steps)
+        budget = max(0.05, budget - (time.monotonic() - start))
+    mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
+    if _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
+        res = optimize(
+            problem,
+            state,
+            pool.csms,
+            pool.units,
+            min_cost=min_cost,
+            band=mean_band,
+            max_moves=_moves_budget(problem, state, pool),
+            time_limit=budget,
+            params=params,
+        )
+        return res, "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
+    return _large_neighbourhood_search(problem, state, pool, params, mean_band, budget, min_cost), "cp-sat LNS"
+
+
+def _large_neighbourhood_search(
+    problem: Problem,
+    state: State,
+    pool: Pool,
+    params: Params,
+    band: tuple[float, float] | None,
+    budget: float,
+    min_cost: bool,
+) -> SubResult:
+    """Re-optimise a few CSMs at a time: the most utilized ones with a sample of the least utilized."""
+    rng = random.Random(params.seed + pool.index)
+    deadline = time.monotonic() + budget
+    per_csm = max(1, _estimate_variables(problem, pool) // max(1, len(pool.csms)))
+    size = max(4, min(len(pool.csms), LNS_VARIABLES // max(1, per_csm)))
+    iterations = max(3, int(budget / 0.5))
+    bound = pool_level_bound(problem, state, pool)
+    csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
+    for it in range(iterations):
+        if not params.deterministic and time.monotonic() > deadline:
+            break
+        if params.should_stop is not None and params.should_stop():
+            break
+        by_util = sorted(csms, key=lambda c: -state.utilization(c))
+        if not min_cost and bound is not None and state.utilization(by_util[0]) <= bound + 1e-9:
+            break
+        top = by_util[: max(1, size // 3)]
+        rest = by_util[len(top) :]
+        low = rest[-max(1, size // 3) :]
+        others = [c for c in rest if c not in low]
+        picked = list(dict.fromkeys(top + low + rng.sample(others, min(len(others), size - len(top) - len(low)))))
+        picked_set = set(picked)
+        units = [
+            i
+            for i in pool.units
+            if problem.units[i].fixed is None
+            and (state.assign[i] in picked_set or (state.assign[i] == UNASSIGNED and problem.units[i].eligible))
+        ]
+        moves_now = sum(
+            problem.units[i].moves_if(problem.csms[state.assign[i]].id) for i in units if state.assign[i] != UNASSIGNED
+        )
+        cap = _moves_budget(problem, state, pool)
+        step_budget = budget / iterations if params.deterministic else max(0.2, min(2.0, deadline - time.monotonic()))
+        optimize(
+            problem,
+            state,
+            picked,
+            units,
+            min_cost=min_cost,
+            band=band,
+            max_moves=None if cap is None else cap + moves_now - _count_moves_pool(problem, state, pool),
+            time_limit=step_budget,
+            params=Params(params.workers, params.seed + it, params.deterministic, params.should_stop),
+        )
+    res = SubResult(proven=False, exact=True)
+    res.phases.append("lns")
+    return res
+
+
+def pool_level_bound(problem: Problem, state: State, pool: Pool) -> float | None:
+    """A lower bound on the pool's largest utilization, for plans serving the units the plan serves.
+
+    The best of: all hours over all capacity; each unit on its best CSM on top of that CSM's frozen load;
+    and the same total rounded to what CSMs can hold when every load is a multiple of the hours' GCD.
+    """
+    csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
+    if not csms:
+        return None
+    caps = {c: problem.csms[c].capacity for c in csms}
+    frozen = dict.fromkeys(csms, 0)
+    total = 0
+    g = 0
+    best_single = 0.0
+    for i in pool.units:
+        u = problem.units[i]
+        if state.assign[i] == UNASSIGNED:
+            continue
+        if u.fixed is not None:
+            if u.fixed in frozen:
+                frozen[u.fixed] += u.hours_for(u.fixed)
+            total += u.hours_for(u.fixed)
+            g = math.gcd(g, u.hours_for(u.fixed))
+            continue
+        options = [c for c in u.eligible if c in caps]
+        if not options:
+            continue
+        total += min(u.hours_for(c) for c in options)
+        for c in options:
+            g = math.gcd(g, u.hours_for(c))
+    for i in pool.units:
+        u = problem.units[i]
+        if state.assign[i] == UNASSIGNED or u.fixed is not None:
+            continue
+        options = [c for c in u.eligible if c in caps]
+        if options:
+            best_single = max(best_single, min((frozen[c] + u.hours_for(c)) / caps[c] for c in options))
+    cap_total = sum(caps.values())
+    bound = max(total / cap_total, best_single, max(frozen[c] / caps[c] for c in csms))
+    if g > 0:
+        # Each CSM's load is a multiple of g: find the least u with sum_c g*floor(u*cap_c/g) >= total.
+        lo, hi = bound, 1.0
+        if sum(g * math.floor(hi * caps[c] / g + 1e-9) for c in csms) >= total:
+            for _ in range(50):
+                mid = (lo + hi) / 2
+                if sum(g * math.floor(mid * caps[c] / g + 1e-9) for c in csms) >= total:
+                    hi = mid
+                else:
+                    lo = mid
+            # The least achievable value is some (multiple of g) / cap_c: snap up to it exactly.
+            candidates = [g * math.ceil(lo * caps[c] / g - 1e-9) / caps[c] for c in csms]
+            snapped = min((x for x in candidates if x >= lo - 1e-12), default=hi)
+            bound = max(bound, min(snapped, hi))
+    return bound
+
+
+def _enforce_max_moves(problem: Problem, state: State, max_moves: int) -> None:
+    """Undo construction moves beyond `max_moves`: send units home, else leave them unserved."""
+    moved = [
+        u
+        for u in problem.units
+        if state.assign[u.index] != UNASSIGNED and u.moves_if(problem.csms[state.assign[u.index]].id) > 0
+    ]
+    total = sum(u.moves_if(problem.csms[state.assign[u.index]].id) for u in moved)
+    for u in sorted(moved, key=lambda u: u.arr):
+        if total <= max_moves:
+            break
+        cost = u.moves_if(problem.csms[state.assign[u.index]].id)
+        state.remove(u)
+        home = home_csm(problem, u)
+        if home is not None and home in u.eligible and state.fits(u, home) and u.moves_if(problem.csms[home].id) == 0:
+            state.place(u, home)
+        total -= cost
+
+
+def _count_moves(problem: Problem, state: State) -> int:
+    return sum(
+        u.moves_if(problem.csms[state.assign[u.index]].id) for u in problem.units if state.assign[u.index] != UNASSIGNED
+    )
+
+
+def _count_moves_pool(problem: Problem, state: State, pool: Pool) -> int:
+    return sum(
+        problem.units[i].moves_if(problem.csms[state.assign[i]].id) for i in pool.units if state.assign[i] != UNASSIGNED
+    )
+
+
+# ---------------------------------------------------------------- the Plan
+
+
+def _infeasible_plan(problem: Problem, solver_info: SolverInfo) -> Plan:
+    reason = "no plan: the hard rules contradict each other (see diagnosis)"
+    return Plan(
+        status="infeasible",
+        unassigned=[Unassigned(account=a.id, reason=reason) for a in problem.book.accounts],
+        diagnosis=problem.diagnosis,
+        objective=problem.book.policy.objective,
+        as_of=problem.today,
+        solver=solver_info,
+    )
+
+
+@dataclass
+class _Before:
+    """Each CSM's book as it is today (from current_csm), for the reasons of moves."""
+
+    hours: dict[str, float]
+    arr: dict[str, float]
+    count: dict[str, int]
+
+
+def _before(problem: Problem) -> _Before:
+    pol = problem.book.policy
+    pairs = rules.pairs_index(problem.book)
+    hours: dict[str, float] = {}
+    arr: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for a in problem.book.accounts:
+        if a.current_csm is None:
+            continue
+        c = a.current_csm
+        hours[c] = hours.get(c, 0.0) + rules.pair_hours(a, pairs.get((a.id, c)), pol)
+        arr[c] = arr.get(c, 0.0) + a.arr
+        count[c] = count.get(c, 0) + 1
+    return _Before(hours, arr, count)
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f} %"
+
+
+def _move_reason(
+    problem: Problem, state: State, before: _Before, account_index: int, to: int, pool_means: dict[int, float]
+) -> str:
+    pol = problem.book.policy
+    a = problem.account(account_index)
+    assert a.current_csm is not None
+    cur = problem.csm_index[a.current_csm]
+    info = problem.csms[cur]
+    unit = problem.units[problem.unit_of_account[account_index]]
+    suffix = f" ({unit.released_freeze}; hand over with care)" if unit.released_freeze else ""
+    if info.left:
+        end = info.csm.end_date.isoformat() if info.csm.end_date else "?"
+        return f"{info.id} left on {end}{suffix}"
+    pair = rules.pairs_index(problem.book).get((a.id, info.id)) if problem.book.pairs else None
+    why = rules.eligibility_problem(a, info.csm, pair, pol, today=problem.today)
+    if why is not None:
+        return why + suffix
+    if unit.size > 1 and cur not in unit.eligible:
+        return f"{info.id} cannot serve every account of parent {a.parent_id}; the parent stays together"
+    cap_h = info.capacity / HOURS_SCALE
+    had = before.hours.get(info.id, 0.0)
+    if had > cap_h + 1e-6:
+        return f"{info.id} over capacity ({had:,.0f} h of {cap_h:,.0f} h)" + suffix
+    if info.arr_cap is not None and before.arr.get(info.id, 0.0) > info.arr_cap + 1e-6:
+        return f"{info.id} over ARR cap ({money(before.arr[info.id])} of {money(info.arr_cap)})"
+    if info.max_accounts is not None and before.count.get(info.id, 0) > info.max_accounts:
+        return f"{info.id} over book-size cap ({before.count[info.id]} of {info.max_accounts} accounts)"
+    mean = pool_means.get(info.pool, 0.0)
+    tol = pol.balance_tolerance
+    util_before = had / cap_h if cap_h else 0.0
+    if util_before > mean + tol + 1e-9:
+        return f"{info.id} above the pool's balance band ({_pct(util_before)} vs pool mean {_pct(mean)} ± {tol * 100:.0f})"
+    taker = problem.csms[to]
+    taker_before = before.hours.get(taker.id, 0.0) / (taker.capacity / HOURS_SCALE) if taker.capacity else 0.0
+    if taker_before < mean - tol - 1e-9:
+        return f"{taker.id} below the pool's balance band ({_pct(taker_before)} vs pool mean {_pct(mean)} ± {tol * 100:.0f})"
+    if pol.objective == "min_cost":
+        return f"cheaper pairing with {taker.id} (min_cost)"
+    return f"evens out utilization: {info.id} {_pct(util_before)} → {_pct(state.utilization(cur))}"
+
+
+def _unassigned_reason(problem: Problem, state: State, u: Unit) -> str:
+    if u.no_csm_reason:
+        return u.no_csm_reason
+    a = problem.account(u.accounts[0])
+    tier = a.tier.replace("_", "-")
+    where = f" in {a.region}" if a.region and problem.book.policy.region_match == "hard" else ""
+    pol = problem.book.policy
+    subject = f"parent {a.parent_id} ({u.size} accounts, {hours_text(u.hours)})" if u.size > 1 else None
+    if pol.max_moves is not None and u.moves_if("") > 0:
+        home = home_csm(problem, u)
+        if home is None or home not in u.eligible or not state.fits(u, home):
+            return f"max_moves ({pol.max_moves}) reached: keeping it served would take another move"
+    room_hours = [c for c in u.eligible if state.load[c] + u.hours_for(c) <= problem.csms[c].capacity]
+    if not room_hours:
+        text = f"no {tier} CSM{where} has {hours_text(u.hours)} free"
+        return f"{subject}: {text}" if subject else text
+    room_arr = [
+        c for c in room_hours if problem.csms[c].arr_cap is None or state.arr[c] + u.arr <= (problem.csms[c].arr_cap or 0)
+    ]
+    if not room_arr:
+        text = f"no {tier} CSM{where} with {hours_text(u.hours)} free has room under the ARR cap for {money(u.arr)}"
+        return f"{subject}: {text}" if subject else text
+    text = f"every {tier} CSM{where} with room is at their book-size cap"
+    return f"{subject}: {text}" if subject else text
+
+
+def _assemble(problem: Problem, state: State, results: dict[int, tuple[SubResult, str]], solver_info: SolverInfo) -> Plan:
+    book = problem.book
+    pol = book.policy
+    before = _before(problem)
+    pool_means = {p.index: pool_mean(problem, state, p) for p in problem.pools}
+    assignments: list[Assignment] = []
+    unassigned: list[Unassigned] = []
+    moves: list[Move] = []
+    pairs = rules.pairs_index(book) if book.pairs else {}
+    total_cost = 0.0
+    for u in problem.units:
+        c = state.assign[u.index]
+        if c == UNASSIGNED:
+            reason = _unassigned_reason(problem, state, u)
+            unassigned.extend(Unassigned(account=problem.account(i).id, reason=reason) for i in u.accounts)
+            continue
+        csm_id = problem.csms[c].id
+        for i in u.accounts:
+            a = problem.account(i)
+            assignments.append(Assignment(account=a.id, csm=csm_id))
+            p = pairs.get((a.id, csm_id))
+            if p is not None and p.cost is not None:
+                total_cost += p.cost
+            if a.current_csm is not None and a.current_csm != csm_id:
+                moves.append(
+                    Move(
+                        account=a.id,
+                        **{"from": a.current_csm},
+                        to=csm_id,
+                        reason=_move_reason(problem, state, before, i, c, pool_means),
+                        arr=a.arr,
+                        hours=round(rules.pair_hours(a, p, pol), 2),
+                    )
+                )
+
+    loads: list[CSMLoad] = []
+    pool_name = {p.index: p.name for p in problem.pools}
+    for info in problem.csms:
+        if info.left:
+            continue
+        cap = info.capacity / HOURS_SCALE
+        loads.append(
+            CSMLoad(
+                csm=info.id,
+                hours=round(state.load[info.index] / HOURS_SCALE, 2),
+                capacity_hours=round(cap, 2),
+                utilization=round(state.utilization(info.index), 4) if info.capacity > 0 else 0.0,
+                arr=round(state.arr[info.index], 2),
+                arr_cap=info.arr_cap,
+                accounts=state.count[info.index],
+                max_accounts=info.max_accounts,
+                pool=pool_name.get(info.pool),
+            )
+        )
+
+    summaries: list[PoolSummary] = []
+    all_optimal = True
+    overall_bound = 0.0
+    min_cost = pol.objective == "min_cost"
+    cost_bound = 0.0 if min_cost else None
+    for pool in problem.pools:
+        res, method = results.get(pool.index, (SubResult(proven=False), "not improved (stopped)"))
+        caps = [c for c in pool.csms if problem.csms[c].capacity > 0]
+        level = max((state.utilization(c) for c in caps), default=0.0)
+        own = pool_level_bound(problem, state, pool)
+        bound = max(x for x in (own, res.level_bound, 0.0) if x is not None)
+        bound = min(bound, level)
+        served_all = all(state.assign[i] != UNASSIGNED for i in pool.units if problem.units[i].eligible)
+        optimal = res.proven and "lns" not in res.phases
+        if not min_cost and not optimal and level - bound <= 1e-9 and served_all and not problem.has_current:
+            optimal = True  # fresh book at its proven lower bound: nothing left to prove
+        if min_cost:
+            if res.cost_bound is not None and cost_bound is not None:
+                cost_bound += res.cost_bound
+            else:
+                cost_bound = None
+        all_optimal &= optimal
+        overall_bound = max(overall_bound, bound)
+        demand = sum(state.load[c] for c in pool.csms) / HOURS_SCALE
+        cap_hours = sum(problem.csms[c].capacity for c in pool.csms) / HOURS_SCALE
+        summaries.append(
+            PoolSummary(
+                pool=pool.name,
+                csms=[problem.csms[c].id for c in pool.csms],
+                accounts=sum(problem.units[i].size for i in pool.units),
+                demand_hours=round(demand, 2),
+                capacity_hours=round(cap_hours, 2),
+                mean_utilization=round(demand / cap_hours, 4) if cap_hours else 0.0,
+                max_utilization=round(level, 4),
+                max_utilization_bound=math.floor(bound * 10_000) / 10_000,
+                status="optimal" if optimal else "feasible",
+                moves=_count_moves_pool(problem, state, pool),
+                moves_bound=res.moves_bound,
+                method=method,
+            )
+        )
+    max_util = max((ld.utilization for ld in loads if ld.capacity_hours > 0), default=0.0) if loads else None
+    bound_out = math.floor(overall_bound * 10_000) / 10_000 if loads else None
+    if max_util is not None and bound_out is not None:
+        bound_out = min(bound_out, max_util)
+    status: PlanStatus = "optimal" if all_optimal else "feasible"
+    return Plan(
+        status=status,
+        assignments=assignments,
+        unassigned=unassigned,
+        moves=moves,
+        csm_loads=loads,
+        max_utilization=max_util,
+        max_utilization_bound=bound_out,
+        gap=round(max_util - bound_out, 4) if max_util is not None and bound_out is not None else None,
+        total_cost=round(total_cost, 4) if min_cost else None,
+        cost_bound=(round(min(cost_bound, total_cost), 4) if cost_bound is not None else None) if min_cost else None,
+        diagnosis=[],
+        pools=summaries,
+        objective=pol.objective,
+        as_of=problem.today,
+        solver=solver_info,
+    )

@@ -1,0 +1,379 @@
+"""The CP-SAT model of one pool (or one neighbourhood of a pool), solved in priority phases.
+
+Interchangeable units (single accounts with the same hours, the same eligible CSMs, the same home CSM and
+no pair overrides) are aggregated into a *class*; the model decides how many accounts of each class each
+CSM takes (an integer, a Boolean for classes of one). A 1,700-account pool thus becomes a few hundred
+classes, which keeps Python model-building out of the hot path.
+
+Phases, each hinted with the best plan so far and then frozen at its optimum (or at the value found):
+  serve  maximise accounts served;
+  band   minimise hours outside the ±tolerance band around the pool mean; then moves (accounts, then ARR);
+  level  minimise the largest utilization (balance) — or the total pair cost (min_cost).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from solver.construct import UNASSIGNED, State, home_csm
+from solver.prepare import Problem, Unit
+
+UTIL_SCALE = 100_000  # utilization resolution when capacities differ (0.001 point)
+ARR_UNIT = 1_000  # ARR moved is minimised in thousands (a tie-break after the number of moves)
+MAX_INT_ARR = 2**40
+
+
+@dataclass
+class Params:
+    workers: int
+    seed: int
+    deterministic: bool
+    should_stop: Callable[[], bool] | None = None
+
+
+@dataclass
+class SubResult:
+    proven: bool = True  # every phase that ran was proven optimal on an exact model
+    exact: bool = True  # no conservative rounding (ARR buckets) was needed
+    level_bound: float | None = None  # lower bound on the largest utilization (phase level)
+    moves_bound: int | None = None
+    cost_bound: float | None = None
+    phases: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Class:
+    units: list[Unit]
+    csms: list[int]
+    hours: dict[int, int]
+    arr: int  # ARR used in the cap constraint (the class maximum, rounded up)
+    size: int  # accounts per unit
+    home: int | None
+    cost: dict[int, float]
+    soft: dict[int, int]
+
+
+def _classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_binding: bool) -> list[_Class]:
+    groups: dict[tuple[object, ...], list[Unit]] = {}
+    singles: list[_Class] = []
+    for u in units:
+        elig = tuple(c for c in u.eligible if c in csm_set)
+        if not elig:
+            continue
+        home = home_csm(problem, u)
+        special = u.size > 1 or u.hours_by_csm or u.cost_by_csm or u.soft_by_csm
+        if special:
+            singles.append(
+                _Class(
+                    units=[u],
+                    csms=list(elig),
+                    hours={c: u.hours_for(c) for c in elig},
+                    arr=math.ceil(u.arr),
+                    size=u.size,
+                    home=home,
+                    cost={c: u.cost_by_csm.get(c, 0.0) for c in elig},
+                    soft={c: u.soft_by_csm.get(c, 0) for c in elig},
+                )
+            )
+            continue
+        # ARR only splits classes when some CSM's ARR cap can bind: then the class is priced at its
+        # bucket's upper edge (5 % buckets), a conservative rounding that never breaks the cap.
+        arr_key = math.ceil(math.log(u.arr + 1.0, 1.05)) if arr_binding else 0
+        groups.setdefault((elig, u.hours, home, arr_key), []).append(u)
+    out = []
+    for (elig, hours, home, _), members in groups.items():
+        out.append(
+            _Class(
+                units=members,
+                csms=list(elig),
+                hours=dict.fromkeys(elig, hours),  # type: ignore[arg-type]
+                arr=math.ceil(max(u.arr for u in members)),
+                size=1,
+                home=home,  # type: ignore[arg-type]
+                cost={},
+                soft={},
+            )
+        )
+    return out + singles
+
+
+def _arr_binding(problem: Problem, state: State, units: list[Unit], csms: list[int]) -> bool:
+    """Can any CSM's ARR cap bind? (If not, ARR leaves the model and classes stay coarse.)"""
+    arrs = sorted((u.arr for u in units), reverse=True)
+    min_hours = min((u.hours for u in units), default=1) or 1
+    prefix = [0.0]
+    for a in arrs:
+        prefix.append(prefix[-1] + a)
+    for c in csms:
+        info = problem.csms[c]
+        if info.arr_cap is None:
+            continue
+        k = len(arrs)
+        k = min(k, max(0, (info.capacity - state.load[c]) // min_hours))
+        if info.max_accounts is not None:
+            k = min(k, max(0, info.max_accounts - state.count[c]))
+        if state.arr[c] + prefix[k] > info.arr_cap + 1e-6:
+            return True
+    return False
+
+
+def optimize(
+    problem: Problem,
+    state: State,
+    csms: list[int],
+    unit_ids: list[int],
+    *,
+    min_cost: bool,
+    band: tuple[float, float] | None,
+    max_moves: int | None,
+    time_limit: float,
+    params: Params,
+) -> SubResult:
+    """Re-plan `unit_ids` over `csms` (everything else stays as `state` has it) and write the result back."""
+    result = SubResult()
+    units = [problem.units[i] for i in unit_ids if problem.units[i].fixed is None]
+    hint = {u.index: state.assign[u.index] for u in units}
+    for u in units:
+        state.remove(u)
+    csm_set = set(csms)
+    arr_binding = _arr_binding(problem, state, units, csms)
+    result.exact = not arr_binding
+    classes = _classes(problem, units, csm_set, arr_binding)
+
+    model = cp_model.CpModel()
+    y: dict[tuple[int, int], cp_model.IntVar] = {}
+    for k, cl in enumerate(classes):
+        n = len(cl.units)
+        for c in cl.csms:
+            y[k, c] = model.new_bool_var(f"x{k}_{c}") if n == 1 else model.new_int_var(0, n, f"y{k}_{c}")
+        # Each account is served at most once (phase serve pushes towards exactly once).
+        model.add(sum(y[k, c] for c in cl.csms) <= n)
+
+    load: dict[int, cp_model.LinearExprT] = {}
+    for c in csms:
+        info = problem.csms[c]
+        terms = [(k, cl) for k, cl in enumerate(classes) if (k, c) in y]
+        hours_expr = sum(cl.hours[c] * y[k, c] for k, cl in terms)
+        load[c] = state.load[c] + hours_expr
+        # Capacity: a CSM's hours stay within the hours they can give this year.
+        model.add(hours_expr <= info.capacity - state.load[c])
+        # ARR cap: the ARR under management stays under the segment's ceiling.
+        if arr_binding and info.arr_cap is not None:
+            model.add(sum(cl.arr * y[k, c] for k, cl in terms) <= math.floor(info.arr_cap - state.arr[c]))
+        # Book-size cap.
+        if info.max_accounts is not None:
+            model.add(sum(cl.size * y[k, c] for k, cl in terms) <= info.max_accounts - state.count[c])
+
+    served = sum(cl.size * y[k, c] for (k, c) in y for cl in [classes[k]])
+    moves = sum(classes[k].size * v for (k, c), v in y.items() if classes[k].home is not None and c != classes[k].home)
+    arr_moved = sum(
+        math.ceil(classes[k].arr / ARR_UNIT) * v
+        for (k, c), v in y.items()
+        if classes[k].home is not None and c != classes[k].home
+    )
+    if max_moves is not None:
+        # max_moves: the plan changes at most this many relationships.
+        model.add(moves <= max_moves)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = params.workers
+    solver.parameters.random_seed = params.seed
+    deadline = time.monotonic() + time_limit
+
+    def hint_values() -> dict[tuple[int, int], int]:
+        vals: dict[tuple[int, int], int] = {}
+        for k, cl in enumerate(classes):
+            for u in cl.units:
+                c = hint.get(u.index, UNASSIGNED)
+                if (k, c) in y:
+                    vals[k, c] = vals.get((k, c), 0) + 1
+        return vals
+
+    def hint_loads() -> dict[int, int]:
+        loads = {c: state.load[c] for c in csms}
+        for cl in classes:
+            for u in cl.units:
+                c = hint.get(u.index, UNASSIGNED)
+                if c in loads:
+                    loads[c] += cl.hours[c]
+        return loads
+
+    extra_hints: list[tuple[cp_model.IntVar, Callable[[dict[int, int]], int]]] = []
+
+    def run(objective: cp_model.LinearExprT, share: float, *, maximize: bool = False) -> tuple[bool, float | None]:
+        """Solve one phase; returns (proven optimal, best bound) and updates the hint."""
+        model.clear_hints()
+        vals = hint_values()
+        for key, var in y.items():
+            model.add_hint(var, vals.get(key, 0))
+        # A complete hint (objective and auxiliary variables too) lets CP-SAT start from the plan we have.
+        loads_now = hint_loads()
+        for var, value_of in extra_hints:
+            model.add_hint(var, value_of(loads_now))
+        if maximize:
+            model.maximize(objective)
+        else:
+            model.minimize(objective)
+        remaining = max(0.05, deadline - time.monotonic())
+        budget = max(0.05, remaining * share)
+        if params.deterministic:
+            solver.parameters.max_deterministic_time = budget
+            solver.parameters.max_time_in_seconds = budget * 20 + 5
+        else:
+            solver.parameters.max_time_in_seconds = budget
+        if params.should_stop is not None and params.should_stop():
+            return False, None
+        status = solver.solve(model)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return False, None
+        _read(classes, y, solver, hint)
+        return status == cp_model.OPTIMAL, solver.best_objective_bound
+
+    def freeze(expr: cp_model.LinearExprT, value: float, *, maximize: bool = False) -> None:
+        if maximize:
+            model.add(expr >= round(value))
+        else:
+            model.add(expr <= round(value))
+
+    def evaluate(expr_kind: str) -> int:
+        vals = hint_values()
+        if expr_kind == "served":
+            return sum(classes[k].size * n for (k, _), n in vals.items())
+        return 0
+
+    max_served = sum(cl.size * len(cl.units) for cl in classes)
+    if evaluate("served") < max_served:
+        ok, bound = run(served, 0.25, maximize=True)
+        result.phases.append("serve")
+        result.proven &= ok
+        freeze(served, float(evaluate("served")), maximize=True)
+    else:
+        freeze(served, float(max_served), maximize=True)
+
+    cap_csms = [c for c in csms if problem.csms[c].capacity > 0]
+    if band is not None and not min_cost and cap_csms:
+        mean, tol = band
+        devs = []
+        for c in cap_csms:
+            cap = problem.csms[c].capacity
+            up, lo = math.floor((mean + tol) * cap), math.ceil((mean - tol) * cap)
+            dev = model.new_int_var(0, 2 * cap + 10**7, f"dev{c}")
+            model.add(dev >= load[c] - up)
+            model.add(dev >= lo - load[c])
+            devs.append(dev)
+            extra_hints.append((dev, lambda loads, c=c, up=up, lo=lo: max(0, loads[c] - up, lo - loads[c])))
+        outside = sum(devs)
+        hint_outside = _outside(problem, state, classes, hint, cap_csms, mean, tol)
+        if hint_outside > 0:
+            ok, _ = run(outside, 0.3)
+            result.phases.append("band")
+            result.proven &= ok
+            hint_outside = _outside(problem, state, classes, hint, cap_csms, mean, tol)
+        freeze(outside, float(hint_outside))
+        movable = any(cl.home is not None for cl in classes)
+        if movable:
+            weight = sum(math.ceil(cl.arr / ARR_UNIT) * cl.size * len(cl.units) for cl in classes) + 1
+            ok, bound = run(moves * weight + arr_moved, 0.4)
+            result.phases.append("moves")
+            result.proven &= ok
+            if bound is not None:
+                result.moves_bound = int(bound // weight)
+            vals = hint_values()
+            found_moves = sum(
+                classes[k].size * n for (k, c), n in vals.items() if classes[k].home is not None and c != classes[k].home
+            )
+            model.add(moves <= found_moves)
+
+    if min_cost:
+        cost_scale = 1000
+        cost = sum(round(classes[k].cost.get(c, 0.0) * cost_scale) * v for (k, c), v in y.items())
+        ok, bound = run(cost, 1.0)
+        result.phases.append("cost")
+        result.proven &= ok
+        if bound is not None:
+            result.cost_bound = bound / cost_scale
+    elif cap_csms:
+        caps = {problem.csms[c].capacity for c in cap_csms}
+        if len(caps) == 1:
+            # Equal capacities: minimise the largest load itself, exactly.
+            (cap,) = caps
+            top = model.new_int_var(0, cap, "max_load")
+            for c in cap_csms:
+                model.add(load[c] <= top)
+            start = max(hint_loads()[c] for c in cap_csms)
+            model.add(top <= start)
+            extra_hints.append((top, lambda loads: max(loads[c] for c in cap_csms)))
+            ok, bound = run(top, 1.0)
+            if bound is not None:
+                result.level_bound = math.ceil(bound - 1e-9) / cap
+        else:
+            top = model.new_int_var(0, UTIL_SCALE, "max_util")
+            for c in cap_csms:
+                model.add(load[c] * UTIL_SCALE <= top * problem.csms[c].capacity)
+
+            def top_of(loads: dict[int, int]) -> int:
+                return max(math.ceil(loads[c] * UTIL_SCALE / problem.csms[c].capacity) for c in cap_csms)
+
+            model.add(top <= top_of(hint_loads()))
+            extra_hints.append((top, top_of))
+            ok, bound = run(top, 1.0)
+            if bound is not None:
+                # No plan reaches bound - 1 in UTIL_SCALE units, so the optimum is above that.
+                result.level_bound = max(0.0, (math.ceil(bound - 1e-9) - 1) / UTIL_SCALE)
+        result.phases.append("level")
+        result.proven &= ok
+
+    for u in units:
+        c = hint.get(u.index, UNASSIGNED)
+        if c != UNASSIGNED:
+            state.place(u, c)
+    result.proven &= result.exact
+    return result
+
+
+def _read(classes: list[_Class], y: dict[tuple[int, int], cp_model.IntVar], solver: cp_model.CpSolver, hint: dict[int, int]) -> None:
+    """Turn class counts back into units: the home CSM keeps its largest-ARR accounts, the rest move."""
+    for k, cl in enumerate(classes):
+        counts = {c: int(solver.value(y[k, c])) for c in cl.csms}
+        ordered = sorted(cl.units, key=lambda u: -u.arr)
+        if cl.home is not None and counts.get(cl.home, 0):
+            stay = counts.pop(cl.home)
+            for u in ordered[:stay]:
+                hint[u.index] = cl.home
+            ordered = ordered[stay:]
+        ordered.reverse()  # smallest ARR moves first
+        i = 0
+        for c in sorted(counts):
+            for _ in range(counts[c]):
+                hint[ordered[i].index] = c
+                i += 1
+        for u in ordered[i:]:
+            hint[u.index] = UNASSIGNED
+
+
+def _outside(
+    problem: Problem,
+    state: State,
+    classes: list[_Class],
+    hint: dict[int, int],
+    csms: list[int],
+    mean: float,
+    tol: float,
+) -> int:
+    loads = {c: state.load[c] for c in csms}
+    for cl in classes:
+        for u in cl.units:
+            c = hint.get(u.index, UNASSIGNED)
+            if c in loads:
+                loads[c] += cl.hours[c]
+    total = 0
+    for c in csms:
+        cap = problem.csms[c].capacity
+        up, lo = math.floor((mean + tol) * cap), math.ceil((mean - tol) * cap)
+        total += max(0, loads[c] - up, lo - loads[c])
+    return total

@@ -1,0 +1,466 @@
+"""Turns a Book into the engine's working form: units, eligibility, frozen assignments and pools.
+
+A *unit* is what the engine assigns: one account, or all the accounts of one parent company (they go to
+one CSM together). A *pool* is a connected group of CSMs and units (units only its CSMs may serve), so
+pools are solved independently. Hours are scaled to integers here, once (HOURS_SCALE), and nowhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from solver import policy as rules
+from solver.schema import CSM, Account, Book, Diagnosis, Pair
+
+# Integers inside the model: hours in hundredths of an hour, money in whole currency units.
+HOURS_SCALE = 100
+
+
+def scale_hours(hours: float) -> int:
+    return round(hours * HOURS_SCALE)
+
+
+@dataclass
+class CsmInfo:
+    index: int
+    csm: CSM
+    capacity: int  # scaled hours available over the coming year
+    full_capacity: float  # hours at full speed (for reasons)
+    arr_cap: float | None
+    max_accounts: int | None
+    left: bool
+    pool: int = -1
+
+    @property
+    def id(self) -> str:
+        return self.csm.id
+
+
+@dataclass
+class Unit:
+    index: int
+    accounts: list[int]  # indices into book.accounts
+    arr: float
+    hours: int  # scaled base hours (sum of the accounts' own hours)
+    eligible: list[int]  # CSM indices that may serve every account of the unit
+    hours_by_csm: dict[int, int] = field(default_factory=dict)  # pair overrides (scaled), when they differ
+    cost_by_csm: dict[int, float] = field(default_factory=dict)
+    soft_by_csm: dict[int, int] = field(default_factory=dict)  # soft region/language mismatches
+    current: list[str | None] = field(default_factory=list)  # current CSM id per account
+    fixed: int | None = None  # CSM index the unit must stay with (pin or freeze)
+    fixed_reason: str | None = None
+    released_freeze: str | None = None  # a freeze that could not hold (e.g. the CSM left)
+    pool: int = -1
+    no_csm_reason: str | None = None  # why no CSM is eligible
+
+    def hours_for(self, c: int) -> int:
+        return self.hours_by_csm.get(c, self.hours)
+
+    def moves_if(self, csm_id: str) -> int:
+        """Accounts of the unit that would change CSM if it went to `csm_id`."""
+        return sum(1 for cur in self.current if cur is not None and cur != csm_id)
+
+    @property
+    def size(self) -> int:
+        return len(self.accounts)
+
+
+@dataclass
+class Pool:
+    index: int
+    name: str
+    csms: list[int]
+    units: list[int]
+
+
+@dataclass
+class Problem:
+    book: Book
+    today: dt.date
+    csms: list[CsmInfo]
+    units: list[Unit]
+    pools: list[Pool]
+    unit_of_account: list[int]
+    csm_index: dict[str, int]
+    diagnosis: list[Diagnosis]
+    has_current: bool
+
+    def account(self, i: int) -> Account:
+        return self.book.accounts[i]
+
+
+def _no_csm_reason(account: Account, csms: list[CSM], today: dt.date, book: Book) -> str:
+    """Say, in CS ops words, why no CSM can take this account."""
+    pol = book.policy
+    active = [c for c in csms if not rules.csm_has_left(c, today)]
+    tier = [c for c in active if account.tier in c.tiers]
+    what = account.tier.replace("_", "-")
+    if account.tier == "tech_touch" and not tier:
+        return "tech-touch account: served by the pooled digital program (no CSM covers tech_touch)"
+    if not tier:
+        return f"no active CSM covers {what} accounts"
+    if pol.region_match == "hard" and account.region is not None:
+        tier = [c for c in tier if c.regions is None or account.region in c.regions]
+        if not tier:
+            return f"no {what} CSM covers region {account.region}"
+    if pol.language_match == "hard" and account.language is not None:
+        tier = [c for c in tier if c.languages is None or account.language in c.languages]
+        if not tier:
+            where = f" in {account.region}" if account.region else ""
+            return f"no {what} CSM{where} speaks {account.language}"
+    if not any(c.accepting_new for c in tier):
+        return f"every {what} CSM who could serve it is not accepting new accounts"
+    return "every CSM who could serve it is excluded by pair overrides (allowed: false)"
+
+
+def build_problem(book: Book) -> Problem:
+    pol = book.policy
+    today = rules.as_of(pol)
+    diagnosis: list[Diagnosis] = []
+    csm_index = {c.id: i for i, c in enumerate(book.csms)}
+    csms = [
+        CsmInfo(
+            index=i,
+            csm=c,
+            capacity=scale_hours(rules.capacity_hours(c, pol)),
+            full_capacity=rules.full_capacity_hours(c, pol),
+            arr_cap=rules.csm_arr_cap(c, pol),
+            max_accounts=rules.csm_max_accounts(c, pol),
+            left=rules.csm_has_left(c, today),
+        )
+        for i, c in enumerate(book.csms)
+    ]
+    pairs: dict[int, dict[int, Pair]] = defaultdict(dict)
+    account_index = {a.id: i for i, a in enumerate(book.accounts)}
+    for p in book.pairs:
+        pairs[account_index[p.account]][csm_index[p.csm]] = p
+
+    # Eligibility is computed once per (tier, region, language) profile, then adjusted per account for
+    # CSMs not accepting new accounts (they keep their own) and for pair overrides.
+    open_by_key: dict[tuple[str, str | None, str | None], tuple[list[int], set[int]]] = {}
+    account_eligible: list[list[int]] = []
+    for i, a in enumerate(book.accounts):
+        key = (a.tier, a.region, a.language)
+        if key not in open_by_key:
+            probe = a.model_copy(update={"current_csm": None})
+            open_ids, closed_ids = [], set()
+            for info in csms:
+                if rules.eligibility_problem(probe, info.csm, None, pol, today=today) is None:
+                    open_ids.append(info.index)
+                elif (
+                    not info.csm.accepting_new
+                    and rules.eligibility_problem(
+                        probe.model_copy(update={"current_csm": info.id}), info.csm, None, pol, today=today
+                    )
+                    is None
+                ):
+                    closed_ids.add(info.index)
+            open_by_key[key] = (open_ids, closed_ids)
+        open_ids, closed_ids = open_by_key[key]
+        elig = open_ids
+        cur = csm_index.get(a.current_csm) if a.current_csm is not None else None
+        if cur is not None and cur in closed_ids:
+            elig = sorted([*open_ids, cur])
+        if i in pairs:
+            banned = {c for c, p in pairs[i].items() if not p.allowed}
+            if banned:
+                elig = [c for c in elig if c not in banned]
+        account_eligible.append(elig)
+
+    # Parent companies: accounts sharing parent_id form one unit.
+    groups: dict[str, list[int]] = defaultdict(list)
+    order: list[list[int]] = []
+    for i, a in enumerate(book.accounts):
+        if a.parent_id is None:
+            order.append([i])
+        else:
+            if a.parent_id not in groups:
+                order.append(groups[a.parent_id])
+            groups[a.parent_id].append(i)
+
+    units: list[Unit] = []
+    unit_of_account = [0] * len(book.accounts)
+    for members in order:
+        u = _make_unit(len(units), members, book, csms, csm_index, account_eligible, pairs, today, diagnosis)
+        for i in members:
+            unit_of_account[i] = u.index
+        units.append(u)
+
+    pools = _pools(units, csms, book)
+    has_current = any(a.current_csm is not None for a in book.accounts)
+    problem = Problem(book, today, csms, units, pools, unit_of_account, csm_index, diagnosis, has_current)
+    diagnosis.extend(frozen_overload_diagnosis(problem))
+    return problem
+
+
+def _make_unit(
+    index: int,
+    members: list[int],
+    book: Book,
+    csms: list[CsmInfo],
+    csm_index: dict[str, int],
+    account_eligible: list[list[int]],
+    pairs: dict[int, dict[int, Pair]],
+    today: dt.date,
+    diagnosis: list[Diagnosis],
+) -> Unit:
+    pol = book.policy
+    accounts = [book.accounts[i] for i in members]
+    elig_set = set(account_eligible[members[0]])
+    for i in members[1:]:
+        elig_set &= set(account_eligible[i])
+    eligible = sorted(elig_set)
+    base = [scale_hours(rules.account_hours(a, pol)) for a in accounts]
+    unit = Unit(
+        index=index,
+        accounts=members,
+        arr=sum(a.arr for a in accounts),
+        hours=sum(base),
+        eligible=eligible,
+        current=[a.current_csm for a in accounts],
+    )
+    for c in eligible:
+        hours = 0
+        cost = 0.0
+        overridden = False
+        for i, a, h in zip(members, accounts, base, strict=True):
+            p = pairs.get(i, {}).get(c)
+            if p is not None and p.hours is not None:
+                hours += scale_hours(p.hours)
+                overridden = True
+            else:
+                hours += h
+            if p is not None and p.cost is not None:
+                cost += p.cost
+        if overridden and hours != unit.hours:
+            unit.hours_by_csm[c] = hours
+        if cost:
+            unit.cost_by_csm[c] = cost
+        soft = sum(rules.soft_mismatches(a, csms[c].csm, pol) for a in accounts)
+        if soft:
+            unit.soft_by_csm[c] = soft
+    if not eligible:
+        unit.no_csm_reason = _no_csm_reason(accounts[0], book.csms, today, book) if len(members) == 1 else (
+            f"parent {accounts[0].parent_id}: no single CSM can serve all {len(members)} of its accounts"
+            + _parent_detail(members, account_eligible, book)
+        )
+
+    # Pins and freezes: the unit stays with the current CSM when that CSM may still serve it.
+    wanted: dict[int, tuple[Account, str]] = {}
+    for i, a in zip(members, accounts, strict=True):
+        why = rules.freeze_reason(a, pol)
+        if why is None or a.current_csm is None:
+            continue
+        c = csm_index[a.current_csm]
+        if c in elig_set:
+            wanted.setdefault(c, (a, why))
+            continue
+        problem = rules.eligibility_problem(a, csms[c].csm, pairs.get(i, {}).get(c), pol, today=today)
+        if problem is None and len(members) > 1:
+            problem = f"{a.current_csm} cannot serve every account of parent {a.parent_id}"
+        if a.pinned:
+            diagnosis.append(
+                Diagnosis(
+                    rule="pin",
+                    csm=a.current_csm,
+                    accounts=[a.id],
+                    message=f"{a.id} is pinned to {a.current_csm}, but {problem}",
+                    relaxation=f"unpin {a.id} (or let {a.current_csm} serve it)",
+                )
+            )
+        else:
+            unit.released_freeze = f"{why}, but {problem}"
+    if len(wanted) > 1:
+        names = ", ".join(f"{a.id} → {csms[c].id} ({why})" for c, (a, why) in wanted.items())
+        diagnosis.append(
+            Diagnosis(
+                rule="parent",
+                accounts=[a.id for a in accounts],
+                message=f"parent {accounts[0].parent_id} must go to one CSM, but its accounts are held by "
+                f"different CSMs: {names}",
+                relaxation="unpin all but one of them, or remove the parent_id of one account",
+            )
+        )
+    elif wanted:
+        (c, (a, why)), = wanted.items()
+        unit.fixed = c
+        unit.fixed_reason = f"{a.id}: {why}"
+    return unit
+
+
+def _parent_detail(members: list[int], account_eligible: list[list[int]], book: Book) -> str:
+    distinct = {tuple(account_eligible[i]) for i in members}
+    if any(not e for e in distinct):
+        return " (some of its accounts have no eligible CSM at all)"
+    return " (its accounts need different tiers, regions or languages)"
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _pools(units: list[Unit], csms: list[CsmInfo], book: Book) -> list[Pool]:
+    """Connected components of the unit–CSM eligibility graph (CSMs first, then units)."""
+    n_c = len(csms)
+    uf = _UnionFind(n_c + len(units))
+    seen_sets: dict[tuple[int, ...], int] = {}
+    for u in units:
+        key = tuple(u.eligible)
+        if key in seen_sets:
+            uf.union(n_c + u.index, n_c + seen_sets[key])
+            continue
+        seen_sets[key] = u.index
+        for c in u.eligible:
+            uf.union(c, n_c + u.index)
+        if u.fixed is not None:
+            uf.union(u.fixed, n_c + u.index)
+    members: dict[int, tuple[list[int], list[int]]] = {}
+    for info in csms:
+        if info.left:
+            continue
+        members.setdefault(uf.find(info.index), ([], []))[0].append(info.index)
+    for u in units:
+        if u.eligible or u.fixed is not None:
+            members.setdefault(uf.find(n_c + u.index), ([], []))[1].append(u.index)
+    pools: list[Pool] = []
+    used: dict[str, int] = {}
+    for root in sorted(members):
+        pool_csms, pool_units = members[root]
+        name = _pool_name(pool_csms, pool_units, csms, units, book)
+        used[name] = used.get(name, 0) + 1
+        if used[name] > 1:
+            name = f"{name} #{used[name]}"
+        pool = Pool(index=len(pools), name=name, csms=pool_csms, units=pool_units)
+        for c in pool_csms:
+            csms[c].pool = pool.index
+        for u_index in pool_units:
+            units[u_index].pool = pool.index
+        pools.append(pool)
+    return pools
+
+
+def _pool_name(pool_csms: list[int], pool_units: list[int], csms: list[CsmInfo], units: list[Unit], book: Book) -> str:
+    tiers: dict[str, int] = defaultdict(int)
+    regions: dict[str, int] = defaultdict(int)
+    for u_index in pool_units:
+        a = book.accounts[units[u_index].accounts[0]]
+        tiers[a.tier] += 1
+        regions[a.region or "any region"] += 1
+    if not tiers:
+        for c in pool_csms:
+            for t in csms[c].csm.tiers:
+                tiers[t] += 1
+            for r in csms[c].csm.regions or ["any region"]:
+                regions[r] += 1
+    tier_part = "+".join(sorted(tiers, key=lambda t: -tiers[t])[:2]) or "no accounts"
+    region_part = "+".join(sorted(regions, key=lambda r: -regions[r])[:2]) or "any region"
+    return f"{tier_part} / {region_part}"
+
+
+def frozen_overload_diagnosis(problem: Problem) -> list[Diagnosis]:
+    """Pinned and frozen accounts that alone break a CSM's capacity, ARR cap or book-size cap."""
+    out: list[Diagnosis] = []
+    hours: dict[int, int] = defaultdict(int)
+    arr: dict[int, float] = defaultdict(float)
+    count: dict[int, int] = defaultdict(int)
+    held: dict[int, list[Unit]] = defaultdict(list)
+    for u in problem.units:
+        if u.fixed is None:
+            continue
+        hours[u.fixed] += u.hours_for(u.fixed)
+        arr[u.fixed] += u.arr
+        count[u.fixed] += u.size
+        held[u.fixed].append(u)
+    for c, load in hours.items():
+        info = problem.csms[c]
+        frozen = held[c]
+        kinds = _freeze_kinds(problem, frozen)
+        if load > info.capacity:
+            excess = load - info.capacity
+            k = _fewest_to_remove([u.hours_for(c) for u in frozen], excess)
+            out.append(
+                Diagnosis(
+                    rule="capacity_hours",
+                    csm=info.id,
+                    accounts=[problem.account(i).id for u in frozen for i in u.accounts],
+                    excess=round(excess / HOURS_SCALE, 2),
+                    message=f"{kinds} give {info.id} {_h(load)} of {_h(info.capacity)}",
+                    relaxation=f"unpin {k} account{'s' if k != 1 else ''} or raise capacity by "
+                    f"{_h(excess)}",
+                )
+            )
+        if info.arr_cap is not None and arr[c] > info.arr_cap + 1e-6:
+            excess_arr = arr[c] - info.arr_cap
+            k = _fewest_to_remove([u.arr for u in frozen], excess_arr)
+            out.append(
+                Diagnosis(
+                    rule="arr_cap",
+                    csm=info.id,
+                    accounts=[problem.account(i).id for u in frozen for i in u.accounts],
+                    excess=round(excess_arr, 2),
+                    message=f"{kinds} give {info.id} {money(arr[c])} ARR of a {money(info.arr_cap)} cap",
+                    relaxation=f"unpin {k} account{'s' if k != 1 else ''} or raise arr_cap by {money(excess_arr)}",
+                )
+            )
+        if info.max_accounts is not None and count[c] > info.max_accounts:
+            excess_n = count[c] - info.max_accounts
+            out.append(
+                Diagnosis(
+                    rule="max_accounts",
+                    csm=info.id,
+                    accounts=[problem.account(i).id for u in frozen for i in u.accounts],
+                    excess=float(excess_n),
+                    message=f"{kinds} give {info.id} {count[c]} accounts of a {info.max_accounts}-account cap",
+                    relaxation=f"unpin {excess_n} account{'s' if excess_n != 1 else ''} or raise max_accounts "
+                    f"by {excess_n}",
+                )
+            )
+    return out
+
+
+def _freeze_kinds(problem: Problem, units: list[Unit]) -> str:
+    pinned = any(problem.account(i).pinned for u in units for i in u.accounts)
+    frozen = any(not problem.account(i).pinned for u in units for i in u.accounts)
+    if pinned and frozen:
+        return "pinned and frozen (renewal/onboarding) accounts"
+    return "pinned accounts" if pinned else "frozen accounts (renewal/onboarding)"
+
+
+def _fewest_to_remove(sizes: list[float], excess: float) -> int:
+    """Fewest items whose removal frees `excess`: take the largest first (optimal for a count)."""
+    removed = 0.0
+    for k, s in enumerate(sorted(sizes, reverse=True), start=1):
+        removed += s
+        if removed >= excess - 1e-9:
+            return k
+    return len(sizes)
+
+
+def _h(scaled: float) -> str:
+    return f"{scaled / HOURS_SCALE:,.0f} h" if scaled % HOURS_SCALE == 0 else f"{scaled / HOURS_SCALE:,.1f} h"
+
+
+def hours_text(scaled: float) -> str:
+    return _h(scaled)
+
+
+def money(x: float) -> str:
+    if x >= 1_000_000:
+        return f"${x / 1_000_000:,.1f}M"
+    if x >= 1_000:
+        return f"${x / 1_000:,.0f}k"
+    return f"${x:,.0f}"
