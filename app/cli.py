@@ -15,9 +15,7 @@ import app.commands
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="bookplan", description="Plan Customer Success books of business."
-    )
+    parser = argparse.ArgumentParser(prog="bookplan", description="Plan Customer Success books of business.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for info in sorted(pkgutil.iter_modules(app.commands.__path__), key=lambda m: m.name):

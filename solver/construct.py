@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from solver.prepare import Pool, Problem, Unit
+import heapq
+
+from solver.prepare import Pool, Problem, Unit, shared_set
 
 UNASSIGNED = -1
 
@@ -84,7 +86,7 @@ def construct(problem: Problem, state: State, pool: Pool, *, band: float | None,
         if u.fixed is not None:
             continue
         home = home_csm(problem, u)
-        if home is not None and home in u.eligible and not problem.csms[home].left:
+        if home is not None and home in shared_set(u.eligible) and not problem.csms[home].left:
             state.place(u, home)
             kept.append(u)
     _repair_caps(problem, state, pool, kept)
@@ -114,8 +116,38 @@ def _repair_caps(problem: Problem, state: State, pool: Pool, kept: list[Unit]) -
 
 def _place_largest_first(problem: Problem, state: State, free: list[Unit], *, min_cost: bool) -> None:
     """Largest units first, each to the eligible CSM left least utilized (or cheapest, for min_cost)."""
+    ordered = sorted(free, key=lambda u: (-u.hours, -u.arr, u.index))
+    if min_cost or any(u.hours_by_csm for u in free):
+        _place_scanning(problem, state, ordered, min_cost=min_cost)
+        return
+    # One lazy heap of (utilization, CSM) per eligibility profile: O(log n) per account instead of a scan
+    # of every eligible CSM, which is what keeps 100,000-account books fast.
+    heaps: dict[int, list[tuple[float, int]]] = {}
+    for u in ordered:
+        heap = heaps.get(id(u.eligible))
+        if heap is None:
+            heap = [(state.utilization(c), c) for c in u.eligible]
+            heapq.heapify(heap)
+            heaps[id(u.eligible)] = heap
+        aside: list[tuple[float, int]] = []
+        while heap:
+            util, c = heapq.heappop(heap)
+            now = state.utilization(c)
+            if now != util:  # stale: another profile's account landed on this CSM
+                heapq.heappush(heap, (now, c))
+                continue
+            if state.fits(u, c):
+                state.place(u, c)
+                heapq.heappush(heap, (state.utilization(c), c))
+                break
+            aside.append((util, c))
+        for entry in aside:
+            heapq.heappush(heap, entry)
+
+
+def _place_scanning(problem: Problem, state: State, ordered: list[Unit], *, min_cost: bool) -> None:
     caps = [max(info.capacity, 1) for info in problem.csms]
-    for u in sorted(free, key=lambda u: (-u.hours, -u.arr, u.index)):
+    for u in ordered:
         best, best_key = UNASSIGNED, (float("inf"), float("inf"))
         for c in u.eligible:
             if not state.fits(u, c):
@@ -171,7 +203,7 @@ def pull_into_band(problem: Problem, state: State, pool: Pool, tolerance: float,
                     cands = [
                         u
                         for u in held[donor]
-                        if taker in u.eligible
+                        if taker in shared_set(u.eligible)
                         and state.fits(u, taker)
                         and state.load[donor] - u.hours_for(donor) >= lower[donor]
                         and state.load[taker] + u.hours_for(taker) <= upper[taker]
@@ -224,7 +256,9 @@ def _apply(state: State, held: dict[int, list[Unit]], move: tuple[Unit, int], do
     held.setdefault(c, []).append(u)
 
 
-def level_by_local_search(problem: Problem, state: State, pool: Pool, *, deadline: float, max_steps: int) -> int:
+def level_by_local_search(
+    problem: Problem, state: State, pool: Pool, *, deadline: float, max_steps: int
+) -> int:
     """Lower the pool's largest utilization by moving or swapping accounts that have no home CSM.
 
     Only units without a current CSM (and not frozen) take part, so the search never creates a move of an
@@ -244,7 +278,7 @@ def level_by_local_search(problem: Problem, state: State, pool: Pool, *, deadlin
         c = state.assign[i]
         if c in free_on and u.fixed is None and not u.hours_by_csm and home_csm(problem, u) is None:
             free_on[c].setdefault(u.hours, []).append(u)
-    eligible_sets = {i: set(problem.units[i].eligible) for i in pool.units}
+    eligible_sets = {i: shared_set(problem.units[i].eligible) for i in pool.units}
 
     def util(c: int, extra: int = 0) -> float:
         return (state.load[c] + extra) / cap[c]
@@ -256,7 +290,10 @@ def level_by_local_search(problem: Problem, state: State, pool: Pool, *, deadlin
             return False
         if info_t.arr_cap is not None and state.arr[c_to] - into.arr + out.arr > info_t.arr_cap + 1e-6:
             return False
-        if info_f.max_accounts is not None and state.count[c_from] - out.size + into.size > info_f.max_accounts:
+        if (
+            info_f.max_accounts is not None
+            and state.count[c_from] - out.size + into.size > info_f.max_accounts
+        ):
             return False
         return not (
             info_t.max_accounts is not None and state.count[c_to] - into.size + out.size > info_t.max_accounts
@@ -277,12 +314,12 @@ def level_by_local_search(problem: Problem, state: State, pool: Pool, *, deadlin
             for c in reversed(order[1:] + [s for s in stuck if s != top]):
                 if util(c, hours) >= level - 1e-12:
                     continue
-                u = next((x for x in units if c in eligible_sets[x.index] and state.fits(x, c)), None)
-                if u is None:
+                mover = next((x for x in units if c in eligible_sets[x.index] and state.fits(x, c)), None)
+                if mover is None:
                     continue
                 new_level = max(util(top, -hours), util(c, hours))
                 if best is None or new_level < best[0]:
-                    best = (new_level, u, c, None)
+                    best = (new_level, mover, c, None)
                 break  # the least utilized CSM that can take this size is the best target for it
         if best is None:
             # Swap a unit of `top` for a smaller one of another CSM.

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ortools import __version__ as ortools_version
+import ortools
 
 from solver import policy as rules
 from solver.construct import UNASSIGNED, State, construct, home_csm, level_by_local_search, pool_mean
@@ -74,7 +74,7 @@ def solve(
 
     def info() -> SolverInfo:
         return SolverInfo(
-            version=ortools_version,
+            version=str(getattr(ortools, "__version__", "unknown")),
             seconds=round(time.monotonic() - started, 3),
             seed=pol.seed,
             input_sha256=digest,
@@ -107,7 +107,9 @@ def solve(
                 max_utilization=round(max(loads), 4) if loads else None,
                 max_utilization_bound=None,
                 moves=_count_moves(problem, state),
-                unassigned=sum(1 for u in problem.units if state.assign[u.index] == UNASSIGNED for _ in u.accounts),
+                unassigned=sum(
+                    1 for u in problem.units if state.assign[u.index] == UNASSIGNED for _ in u.accounts
+                ),
             )
         )
 
@@ -119,17 +121,50 @@ def solve(
     weights = {p.index: _pool_weight(problem, p) for p in problem.pools}
     total_weight = sum(weights.values()) or 1.0
     remaining_weight = total_weight
+    first_pass = available * 0.7
     for done, pool in enumerate(sorted(problem.pools, key=lambda p: -weights[p.index]), start=1):
         if should_stop is not None and should_stop():
             break
         if pol.deterministic:
-            budget = available * weights[pool.index] / total_weight
+            budget = first_pass * weights[pool.index] / total_weight
         else:
-            left = available - (time.monotonic() - started)
+            left = first_pass - (time.monotonic() - started)
             budget = max(0.05, left * weights[pool.index] / remaining_weight)
         remaining_weight -= weights[pool.index]
-        results[pool.index] = _improve_pool(problem, state, pool, params, band=band, budget=budget, min_cost=min_cost)
+        results[pool.index] = _improve_pool(
+            problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
+        )
         report(f"pool {pool.name}", done)
+
+    # Second pass: the time left goes to the pools not yet proven, hardest (largest) first.
+    unproven = [p for p in problem.pools if p.index in results and not results[p.index][0].proven]
+    unproven.sort(key=lambda p: -weights[p.index])
+    for k, pool in enumerate(unproven):
+        if should_stop is not None and should_stop():
+            break
+        if pol.deterministic:
+            budget = (available - first_pass) / len(unproven)
+        else:
+            budget = (available - (time.monotonic() - started)) / (len(unproven) - k)
+        if budget < 0.1:
+            break
+        first, _ = results[pool.index]
+        if min_cost:
+            again, method = _improve_pool(
+                problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
+            )
+        else:
+            mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
+            again = _large_neighbourhood_search(
+                problem, state, pool, params, mean_band, budget, min_cost, size=3
+            )
+            method = results[pool.index][1]
+        bounds = [b for b in (first.level_bound, again.level_bound) if b is not None]
+        again.level_bound = max(bounds) if bounds else None
+        if first.moves_bound is not None and (again.moves_bound or 0) < first.moves_bound:
+            again.moves_bound = first.moves_bound
+        results[pool.index] = (again, method + ", second pass")
+        report(f"pool {pool.name} (second pass)", len(problem.pools))
 
     return _assemble(problem, state, results, info())
 
@@ -152,7 +187,7 @@ def _moves_budget(problem: Problem, state: State, pool: Pool) -> int | None:
 
 
 def _estimate_variables(problem: Problem, pool: Pool) -> int:
-    keys = set()
+    keys: dict[tuple[int, int, int | None], int] = {}
     special = 0
     for i in pool.units:
         u = problem.units[i]
@@ -161,13 +196,19 @@ def _estimate_variables(problem: Problem, pool: Pool) -> int:
         if u.size > 1 or u.hours_by_csm or u.cost_by_csm or u.soft_by_csm:
             special += len(u.eligible)
         else:
-            keys.add((tuple(u.eligible), u.hours, home_csm(problem, u)))
-    per_key = sum(len(k[0]) for k in keys)
-    return per_key + special
+            keys[id(u.eligible), u.hours, home_csm(problem, u)] = len(u.eligible)
+    return sum(keys.values()) + special
 
 
 def _improve_pool(
-    problem: Problem, state: State, pool: Pool, params: Params, *, band: float | None, budget: float, min_cost: bool
+    problem: Problem,
+    state: State,
+    pool: Pool,
+    params: Params,
+    *,
+    band: float | None,
+    budget: float,
+    min_cost: bool,
 ) -> tuple[SubResult, str]:
     if not pool.csms or not pool.units:
         return SubResult(), "nothing to plan"
@@ -190,9 +231,12 @@ def _improve_pool(
             max_moves=_moves_budget(problem, state, pool),
             time_limit=budget,
             params=params,
+            level_floor=None if min_cost else pool_level_bound(problem, state, pool),
         )
         return res, "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
-    return _large_neighbourhood_search(problem, state, pool, params, mean_band, budget, min_cost), "cp-sat LNS"
+    return _large_neighbourhood_search(
+        problem, state, pool, params, mean_band, budget, min_cost
+    ), "cp-sat LNS"
 
 
 def _large_neighbourhood_search(
@@ -203,13 +247,17 @@ def _large_neighbourhood_search(
     band: tuple[float, float] | None,
     budget: float,
     min_cost: bool,
+    size: int | None = None,
 ) -> SubResult:
     """Re-optimise a few CSMs at a time: the most utilized ones with a sample of the least utilized."""
     rng = random.Random(params.seed + pool.index)
     deadline = time.monotonic() + budget
     per_csm = max(1, _estimate_variables(problem, pool) // max(1, len(pool.csms)))
-    size = max(4, min(len(pool.csms), LNS_VARIABLES // max(1, per_csm)))
-    iterations = max(3, int(budget / 0.5))
+    if size is None:
+        size = max(4, min(len(pool.csms), LNS_VARIABLES // max(1, per_csm)))
+    size = min(size, len(pool.csms))
+    step_seconds = 0.5 if size > 3 else 0.25
+    iterations = max(3, int(budget / step_seconds))
     bound = pool_level_bound(problem, state, pool)
     csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
     for it in range(iterations):
@@ -222,21 +270,31 @@ def _large_neighbourhood_search(
             break
         top = by_util[: max(1, size // 3)]
         rest = by_util[len(top) :]
-        low = rest[-max(1, size // 3) :]
+        low = rest[-max(1, size // 3) :] if size > 3 else []
         others = [c for c in rest if c not in low]
-        picked = list(dict.fromkeys(top + low + rng.sample(others, min(len(others), size - len(top) - len(low)))))
+        picked = list(
+            dict.fromkeys(top + low + rng.sample(others, min(len(others), size - len(top) - len(low))))
+        )
         picked_set = set(picked)
         units = [
             i
             for i in pool.units
             if problem.units[i].fixed is None
-            and (state.assign[i] in picked_set or (state.assign[i] == UNASSIGNED and problem.units[i].eligible))
+            and (
+                state.assign[i] in picked_set or (state.assign[i] == UNASSIGNED and problem.units[i].eligible)
+            )
         ]
         moves_now = sum(
-            problem.units[i].moves_if(problem.csms[state.assign[i]].id) for i in units if state.assign[i] != UNASSIGNED
+            problem.units[i].moves_if(problem.csms[state.assign[i]].id)
+            for i in units
+            if state.assign[i] != UNASSIGNED
         )
         cap = _moves_budget(problem, state, pool)
-        step_budget = budget / iterations if params.deterministic else max(0.2, min(2.0, deadline - time.monotonic()))
+        step_budget = (
+            budget / iterations
+            if params.deterministic
+            else max(0.1, min(step_seconds * 4, deadline - time.monotonic()))
+        )
         optimize(
             problem,
             state,
@@ -266,30 +324,41 @@ def pool_level_bound(problem: Problem, state: State, pool: Pool) -> float | None
     frozen = dict.fromkeys(csms, 0)
     total = 0
     g = 0
-    best_single = 0.0
+    options_of: dict[int, list[int]] = {}  # per eligibility list: its CSMs with capacity
+    largest: dict[int, Unit] = {}  # per eligibility list: its largest free unit without pair overrides
+    overridden: list[Unit] = []
     for i in pool.units:
         u = problem.units[i]
         if state.assign[i] == UNASSIGNED:
             continue
         if u.fixed is not None:
+            h = u.hours_for(u.fixed)
             if u.fixed in frozen:
-                frozen[u.fixed] += u.hours_for(u.fixed)
-            total += u.hours_for(u.fixed)
-            g = math.gcd(g, u.hours_for(u.fixed))
+                frozen[u.fixed] += h
+            total += h
+            g = math.gcd(g, h)
             continue
-        options = [c for c in u.eligible if c in caps]
+        options = options_of.get(id(u.eligible))
+        if options is None:
+            options = options_of[id(u.eligible)] = [c for c in u.eligible if c in caps]
         if not options:
             continue
-        total += min(u.hours_for(c) for c in options)
-        for c in options:
-            g = math.gcd(g, u.hours_for(c))
-    for i in pool.units:
-        u = problem.units[i]
-        if state.assign[i] == UNASSIGNED or u.fixed is not None:
-            continue
-        options = [c for c in u.eligible if c in caps]
-        if options:
-            best_single = max(best_single, min((frozen[c] + u.hours_for(c)) / caps[c] for c in options))
+        if u.hours_by_csm:
+            total += min(u.hours_for(c) for c in options)
+            for c in options:
+                g = math.gcd(g, u.hours_for(c))
+            overridden.append(u)
+        else:
+            total += u.hours
+            g = math.gcd(g, u.hours)
+            if id(u.eligible) not in largest or u.hours > largest[id(u.eligible)].hours:
+                largest[id(u.eligible)] = u
+    # Each unit must land somewhere: on its best CSM, on top of that CSM's frozen load. Without pair
+    # overrides the largest unit of each eligibility list decides it.
+    best_single = 0.0
+    for u in [*largest.values(), *overridden]:
+        options = options_of[id(u.eligible)]
+        best_single = max(best_single, min((frozen[c] + u.hours_for(c)) / caps[c] for c in options))
     cap_total = sum(caps.values())
     bound = max(total / cap_total, best_single, max(frozen[c] / caps[c] for c in csms))
     if g > 0:
@@ -323,20 +392,29 @@ def _enforce_max_moves(problem: Problem, state: State, max_moves: int) -> None:
         cost = u.moves_if(problem.csms[state.assign[u.index]].id)
         state.remove(u)
         home = home_csm(problem, u)
-        if home is not None and home in u.eligible and state.fits(u, home) and u.moves_if(problem.csms[home].id) == 0:
+        if (
+            home is not None
+            and home in u.eligible
+            and state.fits(u, home)
+            and u.moves_if(problem.csms[home].id) == 0
+        ):
             state.place(u, home)
         total -= cost
 
 
 def _count_moves(problem: Problem, state: State) -> int:
     return sum(
-        u.moves_if(problem.csms[state.assign[u.index]].id) for u in problem.units if state.assign[u.index] != UNASSIGNED
+        u.moves_if(problem.csms[state.assign[u.index]].id)
+        for u in problem.units
+        if state.assign[u.index] != UNASSIGNED
     )
 
 
 def _count_moves_pool(problem: Problem, state: State, pool: Pool) -> int:
     return sum(
-        problem.units[i].moves_if(problem.csms[state.assign[i]].id) for i in pool.units if state.assign[i] != UNASSIGNED
+        problem.units[i].moves_if(problem.csms[state.assign[i]].id)
+        for i in pool.units
+        if state.assign[i] != UNASSIGNED
     )
 
 
@@ -442,7 +520,9 @@ def _unassigned_reason(problem: Problem, state: State, u: Unit) -> str:
         text = f"no {tier} CSM{where} has {hours_text(u.hours)} free"
         return f"{subject}: {text}" if subject else text
     room_arr = [
-        c for c in room_hours if problem.csms[c].arr_cap is None or state.arr[c] + u.arr <= (problem.csms[c].arr_cap or 0)
+        c
+        for c in room_hours
+        if problem.csms[c].arr_cap is None or state.arr[c] + u.arr <= (problem.csms[c].arr_cap or 0)
     ]
     if not room_arr:
         text = f"no {tier} CSM{where} with {hours_text(u.hours)} free has room under the ARR cap for {money(u.arr)}"
@@ -451,7 +531,9 @@ def _unassigned_reason(problem: Problem, state: State, u: Unit) -> str:
     return f"{subject}: {text}" if subject else text
 
 
-def _assemble(problem: Problem, state: State, results: dict[int, tuple[SubResult, str]], solver_info: SolverInfo) -> Plan:
+def _assemble(
+    problem: Problem, state: State, results: dict[int, tuple[SubResult, str]], solver_info: SolverInfo
+) -> Plan:
     book = problem.book
     pol = book.policy
     before = _before(problem)
@@ -562,7 +644,9 @@ def _assemble(problem: Problem, state: State, results: dict[int, tuple[SubResult
         max_utilization_bound=bound_out,
         gap=round(max_util - bound_out, 4) if max_util is not None and bound_out is not None else None,
         total_cost=round(total_cost, 4) if min_cost else None,
-        cost_bound=(round(min(cost_bound, total_cost), 4) if cost_bound is not None else None) if min_cost else None,
+        cost_bound=(round(min(cost_bound, total_cost), 4) if cost_bound is not None else None)
+        if min_cost
+        else None,
         diagnosis=[],
         pools=summaries,
         objective=pol.objective,

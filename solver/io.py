@@ -28,7 +28,9 @@ def book_from_data(data: Any) -> Book:
     if not isinstance(data, dict):
         raise BookError(f"book: expected a JSON object with an 'accounts' list (got {type(data).__name__})")
     if "accounts" not in data:
-        raise BookError("accounts: required field is missing (a book needs an 'accounts' list)", field="accounts")
+        raise BookError(
+            "accounts: required field is missing (a book needs an 'accounts' list)", field="accounts"
+        )
     _reject_non_finite(data, "")
     try:
         return Book.model_validate(data)
@@ -45,5 +47,7 @@ def load_book(path: str | Path) -> Book:
     try:
         text = p.read_bytes()
     except OSError as exc:
-        raise BookError(f"{p}: cannot read the book file ({exc.strerror})", field="path", value=str(p)) from None
+        raise BookError(
+            f"{p}: cannot read the book file ({exc.strerror})", field="path", value=str(p)
+        ) from None
     return load_book_text(text)

@@ -13,6 +13,8 @@ Phases, each hinted with the best plan so far and then frozen at its optimum (or
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -59,10 +61,13 @@ class _Class:
 
 
 def _classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_binding: bool) -> list[_Class]:
-    groups: dict[tuple[object, ...], list[Unit]] = {}
+    groups: dict[tuple[tuple[int, ...], int, int | None, int], list[Unit]] = {}  # noqa: RUF100
     singles: list[_Class] = []
+    restricted: dict[int, tuple[int, ...]] = {}
     for u in units:
-        elig = tuple(c for c in u.eligible if c in csm_set)
+        elig = restricted.get(id(u.eligible))
+        if elig is None:
+            elig = restricted[id(u.eligible)] = tuple(c for c in u.eligible if c in csm_set)
         if not elig:
             continue
         home = home_csm(problem, u)
@@ -91,10 +96,10 @@ def _classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_binding
             _Class(
                 units=members,
                 csms=list(elig),
-                hours=dict.fromkeys(elig, hours),  # type: ignore[arg-type]
+                hours=dict.fromkeys(elig, hours),
                 arr=math.ceil(max(u.arr for u in members)),
                 size=1,
-                home=home,  # type: ignore[arg-type]
+                home=home,
                 cost={},
                 soft={},
             )
@@ -133,6 +138,7 @@ def optimize(
     max_moves: int | None,
     time_limit: float,
     params: Params,
+    level_floor: float | None = None,
 ) -> SubResult:
     """Re-plan `unit_ids` over `csms` (everything else stays as `state` has it) and write the result back."""
     result = SubResult()
@@ -169,8 +175,32 @@ def optimize(
         if info.max_accounts is not None:
             model.add(sum(cl.size * y[k, c] for k, cl in terms) <= info.max_accounts - state.count[c])
 
+    # Symmetry: CSMs with the same capacity, caps, frozen load and eligible classes, holding no one's
+    # existing accounts, are interchangeable; ordering their loads removes copies of every plan.
+    twins: dict[tuple[object, ...], list[int]] = {}
+    home_csms = {cl.home for cl in classes}
+    for c in csms:
+        info = problem.csms[c]
+        if c in home_csms:
+            continue
+        members = tuple(k for k, cl in enumerate(classes) if (k, c) in y)
+        key = (
+            info.capacity,
+            info.arr_cap,
+            info.max_accounts,
+            state.load[c],
+            state.arr[c],
+            state.count[c],
+            members,
+        )
+        twins.setdefault(key, []).append(c)
+    for group in twins.values():
+        for a, b in itertools.pairwise(group):
+            model.add(load[a] >= load[b])
     served = sum(cl.size * y[k, c] for (k, c) in y for cl in [classes[k]])
-    moves = sum(classes[k].size * v for (k, c), v in y.items() if classes[k].home is not None and c != classes[k].home)
+    moves = sum(
+        classes[k].size * v for (k, c), v in y.items() if classes[k].home is not None and c != classes[k].home
+    )
     arr_moved = sum(
         math.ceil(classes[k].arr / ARR_UNIT) * v
         for (k, c), v in y.items()
@@ -205,8 +235,13 @@ def optimize(
 
     extra_hints: list[tuple[cp_model.IntVar, Callable[[dict[int, int]], int]]] = []
 
-    def run(objective: cp_model.LinearExprT, share: float, *, maximize: bool = False) -> tuple[bool, float | None]:
-        """Solve one phase; returns (proven optimal, best bound) and updates the hint."""
+    def run(
+        objective: cp_model.LinearExprT | None, share: float, *, maximize: bool = False
+    ) -> tuple[bool, float | None]:
+        """Solve one phase; returns (proven optimal, best bound) and updates the hint.
+
+        With no objective it is a feasibility question: (True, None) means proven infeasible.
+        """
         model.clear_hints()
         vals = hint_values()
         for key, var in y.items():
@@ -215,7 +250,9 @@ def optimize(
         loads_now = hint_loads()
         for var, value_of in extra_hints:
             model.add_hint(var, value_of(loads_now))
-        if maximize:
+        if objective is None:
+            model.clear_objective()
+        elif maximize:
             model.maximize(objective)
         else:
             model.minimize(objective)
@@ -229,9 +266,13 @@ def optimize(
         if params.should_stop is not None and params.should_stop():
             return False, None
         status = solver.solve(model)
+        if objective is None and status == cp_model.INFEASIBLE:
+            return True, None
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False, None
         _read(classes, y, solver, hint)
+        if objective is None:
+            return False, None
         return status == cp_model.OPTIMAL, solver.best_objective_bound
 
     def freeze(expr: cp_model.LinearExprT, value: float, *, maximize: bool = False) -> None:
@@ -266,7 +307,7 @@ def optimize(
             model.add(dev >= load[c] - up)
             model.add(dev >= lo - load[c])
             devs.append(dev)
-            extra_hints.append((dev, lambda loads, c=c, up=up, lo=lo: max(0, loads[c] - up, lo - loads[c])))
+            extra_hints.append((dev, functools.partial(_deviation, c=c, up=up, lo=lo)))
         outside = sum(devs)
         hint_outside = _outside(problem, state, classes, hint, cap_csms, mean, tol)
         if hint_outside > 0:
@@ -285,7 +326,9 @@ def optimize(
                 result.moves_bound = int(bound // weight)
             vals = hint_values()
             found_moves = sum(
-                classes[k].size * n for (k, c), n in vals.items() if classes[k].home is not None and c != classes[k].home
+                classes[k].size * n
+                for (k, c), n in vals.items()
+                if classes[k].home is not None and c != classes[k].home
             )
             model.add(moves <= found_moves)
 
@@ -298,6 +341,11 @@ def optimize(
         if bound is not None:
             result.cost_bound = bound / cost_scale
     elif cap_csms:
+        # Per-CSM load limits, loose for now; the decision loop below tightens them.
+        limits = {c: model.new_int_var(0, problem.csms[c].capacity, f"limit{c}") for c in cap_csms}
+        for c in cap_csms:
+            model.add(load[c] <= limits[c])
+            extra_hints.append((limits[c], functools.partial(_capped, c=c, cap=problem.csms[c].capacity)))
         caps = {problem.csms[c].capacity for c in cap_csms}
         if len(caps) == 1:
             # Equal capacities: minimise the largest load itself, exactly.
@@ -307,8 +355,11 @@ def optimize(
                 model.add(load[c] <= top)
             start = max(hint_loads()[c] for c in cap_csms)
             model.add(top <= start)
+            if level_floor is not None:
+                # A proven lower bound (engine.pool_level_bound) lets CP-SAT stop as soon as it reaches it.
+                model.add(top >= min(start, math.ceil(level_floor * cap - 1e-6)))
             extra_hints.append((top, lambda loads: max(loads[c] for c in cap_csms)))
-            ok, bound = run(top, 1.0)
+            ok, bound = run(top, 0.6)
             if bound is not None:
                 result.level_bound = math.ceil(bound - 1e-9) / cap
         else:
@@ -320,11 +371,39 @@ def optimize(
                 return max(math.ceil(loads[c] * UTIL_SCALE / problem.csms[c].capacity) for c in cap_csms)
 
             model.add(top <= top_of(hint_loads()))
+            if level_floor is not None:
+                model.add(top >= min(top_of(hint_loads()), math.floor(level_floor * UTIL_SCALE)))
             extra_hints.append((top, top_of))
-            ok, bound = run(top, 1.0)
+            ok, bound = run(top, 0.6)
             if bound is not None:
                 # No plan reaches bound - 1 in UTIL_SCALE units, so the optimum is above that.
                 result.level_bound = max(0.0, (math.ceil(bound - 1e-9) - 1) / UTIL_SCALE)
+        # Decision loop: is there a plan with every CSM strictly below the incumbent's largest utilization
+        # (exact, by integer cross-multiplication)? Yes improves the plan; no proves it optimal.
+        top_proto = model.proto.variables[top.index]
+        top_proto.domain.clear()
+        top_proto.domain.extend([0, UTIL_SCALE if len(caps) > 1 else max(caps)])
+        while not ok and time.monotonic() < deadline - 0.05:
+            loads_now = hint_loads()
+            worst = max(cap_csms, key=lambda c: loads_now[c] / problem.csms[c].capacity)
+            num, den = loads_now[worst], problem.csms[worst].capacity
+            if level_floor is not None and num / den <= level_floor + 1e-12:
+                ok = True  # the plan meets a proven lower bound
+                result.level_bound = num / den
+                break
+            for c in cap_csms:
+                # load_c / cap_c < num / den  <=>  load_c <= floor((num * cap_c - 1) / den)
+                limit = max(0, (num * problem.csms[c].capacity - 1) // den) if num > 0 else 0
+                proto = model.proto.variables[limits[c].index]
+                proto.domain.clear()
+                proto.domain.extend([0, limit])
+            proven_none, _ = run(None, 1.0)
+            if proven_none:
+                ok = True
+                result.level_bound = num / den
+                break
+            if hint_loads() == loads_now:
+                break  # no answer in time
         result.phases.append("level")
         result.proven &= ok
 
@@ -336,7 +415,12 @@ def optimize(
     return result
 
 
-def _read(classes: list[_Class], y: dict[tuple[int, int], cp_model.IntVar], solver: cp_model.CpSolver, hint: dict[int, int]) -> None:
+def _read(
+    classes: list[_Class],
+    y: dict[tuple[int, int], cp_model.IntVar],
+    solver: cp_model.CpSolver,
+    hint: dict[int, int],
+) -> None:
     """Turn class counts back into units: the home CSM keeps its largest-ARR accounts, the rest move."""
     for k, cl in enumerate(classes):
         counts = {c: int(solver.value(y[k, c])) for c in cl.csms}
@@ -377,3 +461,11 @@ def _outside(
         up, lo = math.floor((mean + tol) * cap), math.ceil((mean - tol) * cap)
         total += max(0, loads[c] - up, lo - loads[c])
     return total
+
+
+def _deviation(loads: dict[int, int], *, c: int, up: int, lo: int) -> int:
+    return max(0, loads[c] - up, lo - loads[c])
+
+
+def _capped(loads: dict[int, int], *, c: int, cap: int) -> int:
+    return min(loads[c], cap)

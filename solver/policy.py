@@ -7,6 +7,7 @@ so a rule is written once, in the language of CS ops, and every plan is judged b
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 from solver.schema import CSM, Account, Activity, Book, Level, Pair, Policy, Tier, TierPolicy
@@ -122,7 +123,9 @@ def resolve_tier(policy: Policy, tier: Tier) -> ResolvedTier:
         hours_per_year=override.hours_per_year,
         arr_cap=override.arr_cap if "arr_cap" in override.model_fields_set else DEFAULT_ARR_CAP[tier],
         max_accounts=(
-            override.max_accounts if "max_accounts" in override.model_fields_set else DEFAULT_MAX_ACCOUNTS[tier]
+            override.max_accounts
+            if "max_accounts" in override.model_fields_set
+            else DEFAULT_MAX_ACCOUNTS[tier]
         ),
     )
 
@@ -193,8 +196,10 @@ def availability_share(csm: CSM, policy: Policy) -> float:
     # Integrate the piecewise-linear ramp exactly over [0, end_day].
     s = (start - today).days  # may be negative (started already, still ramping)
     total = 0.0
-    points = sorted({0.0, float(end_day), float(min(max(s, 0), end_day)), float(min(max(s + ramp, 0), end_day))})
-    for a, b in zip(points, points[1:], strict=False):
+    points = sorted(
+        {0.0, float(end_day), float(min(max(s, 0), end_day)), float(min(max(s + ramp, 0), end_day))}
+    )
+    for a, b in itertools.pairwise(points):
         total += (ramp_level(a) + ramp_level(b)) / 2 * (b - a)
     return total / PLAN_YEAR_DAYS
 

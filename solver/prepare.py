@@ -208,10 +208,16 @@ def _make_unit(
 ) -> Unit:
     pol = book.policy
     accounts = [book.accounts[i] for i in members]
-    elig_set = set(account_eligible[members[0]])
-    for i in members[1:]:
-        elig_set &= set(account_eligible[i])
-    eligible = sorted(elig_set)
+    if len(members) == 1:
+        # Accounts of one (tier, region, language) profile share one eligibility list: keep it shared,
+        # so the engine can key its per-profile work on the list itself instead of copying it per account.
+        eligible = account_eligible[members[0]]
+        elig_set = shared_set(eligible)
+    else:
+        elig_set = set(account_eligible[members[0]])
+        for i in members[1:]:
+            elig_set &= set(account_eligible[i])
+        eligible = sorted(elig_set)
     base = [scale_hours(rules.account_hours(a, pol)) for a in accounts]
     unit = Unit(
         index=index,
@@ -221,11 +227,13 @@ def _make_unit(
         eligible=eligible,
         current=[a.current_csm for a in accounts],
     )
-    for c in eligible:
+    soft_rules = pol.region_match == "soft" or pol.language_match == "soft"
+    per_csm = soft_rules or any(i in pairs for i in members)
+    for c in eligible if per_csm else ():
         hours = 0
         cost = 0.0
         overridden = False
-        for i, a, h in zip(members, accounts, base, strict=True):
+        for i, h in zip(members, base, strict=True):
             p = pairs.get(i, {}).get(c)
             if p is not None and p.hours is not None:
                 hours += scale_hours(p.hours)
@@ -242,9 +250,13 @@ def _make_unit(
         if soft:
             unit.soft_by_csm[c] = soft
     if not eligible:
-        unit.no_csm_reason = _no_csm_reason(accounts[0], book.csms, today, book) if len(members) == 1 else (
-            f"parent {accounts[0].parent_id}: no single CSM can serve all {len(members)} of its accounts"
-            + _parent_detail(members, account_eligible, book)
+        unit.no_csm_reason = (
+            _no_csm_reason(accounts[0], book.csms, today, book)
+            if len(members) == 1
+            else (
+                f"parent {accounts[0].parent_id}: no single CSM can serve all {len(members)} of its accounts"
+                + _parent_detail(members, account_eligible, book)
+            )
         )
 
     # Pins and freezes: the unit stays with the current CSM when that CSM may still serve it.
@@ -284,7 +296,7 @@ def _make_unit(
             )
         )
     elif wanted:
-        (c, (a, why)), = wanted.items()
+        ((c, (a, why)),) = wanted.items()
         unit.fixed = c
         unit.fixed_reason = f"{a.id}: {why}"
     return unit
@@ -295,6 +307,21 @@ def _parent_detail(members: list[int], account_eligible: list[list[int]], book: 
     if any(not e for e in distinct):
         return " (some of its accounts have no eligible CSM at all)"
     return " (its accounts need different tiers, regions or languages)"
+
+
+_SHARED_SETS: dict[int, tuple[list[int], frozenset[int]]] = {}
+
+
+def shared_set(eligible: list[int]) -> frozenset[int]:
+    """The set of a (usually shared) eligibility list, computed once per list object."""
+    hit = _SHARED_SETS.get(id(eligible))
+    if hit is not None and hit[0] is eligible:
+        return hit[1]
+    if len(_SHARED_SETS) > 100_000:
+        _SHARED_SETS.clear()
+    made = frozenset(eligible)
+    _SHARED_SETS[id(eligible)] = (eligible, made)
+    return made
 
 
 class _UnionFind:
@@ -317,9 +344,9 @@ def _pools(units: list[Unit], csms: list[CsmInfo], book: Book) -> list[Pool]:
     """Connected components of the unit–CSM eligibility graph (CSMs first, then units)."""
     n_c = len(csms)
     uf = _UnionFind(n_c + len(units))
-    seen_sets: dict[tuple[int, ...], int] = {}
+    seen_sets: dict[int, int] = {}
     for u in units:
-        key = tuple(u.eligible)
+        key = id(u.eligible)
         if key in seen_sets:
             uf.union(n_c + u.index, n_c + seen_sets[key])
             continue
@@ -353,7 +380,9 @@ def _pools(units: list[Unit], csms: list[CsmInfo], book: Book) -> list[Pool]:
     return pools
 
 
-def _pool_name(pool_csms: list[int], pool_units: list[int], csms: list[CsmInfo], units: list[Unit], book: Book) -> str:
+def _pool_name(
+    pool_csms: list[int], pool_units: list[int], csms: list[CsmInfo], units: list[Unit], book: Book
+) -> str:
     tiers: dict[str, int] = defaultdict(int)
     regions: dict[str, int] = defaultdict(int)
     for u_index in pool_units:
@@ -399,8 +428,7 @@ def frozen_overload_diagnosis(problem: Problem) -> list[Diagnosis]:
                     accounts=[problem.account(i).id for u in frozen for i in u.accounts],
                     excess=round(excess / HOURS_SCALE, 2),
                     message=f"{kinds} give {info.id} {_h(load)} of {_h(info.capacity)}",
-                    relaxation=f"unpin {k} account{'s' if k != 1 else ''} or raise capacity by "
-                    f"{_h(excess)}",
+                    relaxation=f"unpin {k} account{'s' if k != 1 else ''} or raise capacity by {_h(excess)}",
                 )
             )
         if info.arr_cap is not None and arr[c] > info.arr_cap + 1e-6:

@@ -16,9 +16,13 @@ def register(sub: Any) -> None:
     p = sub.add_parser("solve", help="plan a book (JSON file) and print the plan JSON")
     p.add_argument("book", help="the Book JSON file (see CONTRACT.md)")
     p.add_argument("-o", "--output", help="write the plan JSON here instead of stdout")
-    p.add_argument("--time-limit", type=float, default=None, help="seconds (default: policy.time_limit_seconds)")
+    p.add_argument(
+        "--time-limit", type=float, default=None, help="seconds (default: policy.time_limit_seconds)"
+    )
     p.add_argument("--seed", type=int, default=None, help="random seed (default: policy.seed)")
-    p.add_argument("--deterministic", action="store_true", help="one worker, same plan for the same input and seed")
+    p.add_argument(
+        "--deterministic", action="store_true", help="one worker, same plan for the same input and seed"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
     p.set_defaults(run=run)
 
@@ -29,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from solver.io import load_book
 
     if args.time_limit is not None and not (0 < args.time_limit <= 86_400):
-        print(f"bookplan: --time-limit: must be between 0 and 86400 seconds (got {args.time_limit})", file=sys.stderr)
+        print(
+            f"bookplan: --time-limit: must be between 0 and 86400 seconds (got {args.time_limit})",
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     try:
         book = load_book(args.book)
@@ -78,7 +85,9 @@ def summary(plan: Any) -> str:
     lines = [f"status: {plan.status}   ({plan.solver.seconds:.1f} s, seed {plan.solver.seed})"]
     if plan.status == "infeasible":
         lines.append("the hard rules contradict each other:")
-        lines.extend(f"  - {d.message}" + (f": {d.relaxation}" if d.relaxation else "") for d in plan.diagnosis)
+        lines.extend(
+            f"  - {d.message}" + (f": {d.relaxation}" if d.relaxation else "") for d in plan.diagnosis
+        )
         return "\n".join(lines)
     if plan.max_utilization is not None:
         lines.append(
