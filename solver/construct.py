@@ -8,9 +8,8 @@ is always a valid plan (possibly with unserved accounts) and a good CP-SAT hint.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import heapq
+from dataclasses import dataclass
 
 from solver.prepare import Pool, Problem, Unit, shared_set
 
