@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from solver import policy as rules
@@ -208,6 +209,7 @@ def _make_unit(
 ) -> Unit:
     pol = book.policy
     accounts = [book.accounts[i] for i in members]
+    elig_set: AbstractSet[int]
     if len(members) == 1:
         # Accounts of one (tier, region, language) profile share one eligibility list: keep it shared,
         # so the engine can key its per-profile work on the list itself instead of copying it per account.
