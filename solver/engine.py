@@ -155,7 +155,7 @@ def solve(
             )
         else:
             mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
-            again = _large_neighbourhood_search(
+            again = large_neighbourhood_search(
                 problem, state, pool, params, mean_band, budget, min_cost, size=3
             )
             method = results[pool.index][1]
@@ -219,6 +219,10 @@ def _improve_pool(
         share = 0.3 if len(pool.csms) <= 40 else 0.6
         level_by_local_search(problem, state, pool, deadline=start + budget * share, max_steps=steps)
         budget = max(0.05, budget - (time.monotonic() - start))
+    if min_cost:
+        from solver.mincost import plan_min_cost_pool
+
+        return plan_min_cost_pool(problem, state, pool, params, budget)
     mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
     if _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
         res = optimize(
@@ -231,15 +235,13 @@ def _improve_pool(
             max_moves=_moves_budget(problem, state, pool),
             time_limit=budget,
             params=params,
-            level_floor=None if min_cost else pool_level_bound(problem, state, pool),
+            level_floor=pool_level_bound(problem, state, pool),
         )
         return res, "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
-    return _large_neighbourhood_search(
-        problem, state, pool, params, mean_band, budget, min_cost
-    ), "cp-sat LNS"
+    return large_neighbourhood_search(problem, state, pool, params, mean_band, budget, min_cost), "cp-sat LNS"
 
 
-def _large_neighbourhood_search(
+def large_neighbourhood_search(
     problem: Problem,
     state: State,
     pool: Pool,
@@ -265,16 +267,11 @@ def _large_neighbourhood_search(
             break
         if params.should_stop is not None and params.should_stop():
             break
-        by_util = sorted(csms, key=lambda c: -state.utilization(c))
-        if not min_cost and bound is not None and state.utilization(by_util[0]) <= bound + 1e-9:
+        picked = rng.sample(pool.csms, size) if min_cost else _pick_by_utilization(state, csms, size, rng)
+        if not picked:
             break
-        top = by_util[: max(1, size // 3)]
-        rest = by_util[len(top) :]
-        low = rest[-max(1, size // 3) :] if size > 3 else []
-        others = [c for c in rest if c not in low]
-        picked = list(
-            dict.fromkeys(top + low + rng.sample(others, min(len(others), size - len(top) - len(low))))
-        )
+        if not min_cost and bound is not None and max(state.utilization(c) for c in csms) <= bound + 1e-9:
+            break
         picked_set = set(picked)
         units = [
             i
@@ -309,6 +306,26 @@ def _large_neighbourhood_search(
     res = SubResult(proven=False, exact=True)
     res.phases.append("lns")
     return res
+
+
+def _pick_by_utilization(state: State, csms: list[int], size: int, rng: random.Random) -> list[int]:
+    """The most utilized CSMs, some of the least utilized, and a random few in between."""
+    by_util = sorted(csms, key=lambda c: -state.utilization(c))
+    top = by_util[: max(1, size // 3)]
+    rest = by_util[len(top) :]
+    low = rest[-max(1, size // 3) :] if size > 3 else []
+    others = [c for c in rest if c not in low]
+    return list(
+        dict.fromkeys(top + low + rng.sample(others, min(len(others), max(0, size - len(top) - len(low)))))
+    )
+
+
+def _pool_cost(problem: Problem, state: State, pool: Pool) -> float:
+    return sum(
+        problem.units[i].cost_by_csm.get(state.assign[i], 0.0)
+        for i in pool.units
+        if state.assign[i] != UNASSIGNED
+    )
 
 
 def pool_level_bound(problem: Problem, state: State, pool: Pool) -> float | None:
