@@ -281,7 +281,11 @@ def _make_unit(
                     csm=a.current_csm,
                     accounts=[a.id],
                     message=f"{a.id} is pinned to {a.current_csm}, but {problem}",
-                    relaxation=f"unpin {a.id} (or let {a.current_csm} serve it)",
+                    relaxation=(
+                        f"unpin {a.id} so it can move to another CSM"
+                        if csms[c].left
+                        else f"unpin {a.id}, or lift what stops {a.current_csm} from serving it"
+                    ),
                 )
             )
         else:
