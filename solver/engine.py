@@ -488,7 +488,7 @@ def _move_reason(
     cur = problem.csm_index[a.current_csm]
     info = problem.csms[cur]
     unit = problem.units[problem.unit_of_account[account_index]]
-    suffix = f" ({unit.released_freeze}; hand over with care)" if unit.released_freeze else ""
+    suffix = f" ({unit.released_freeze}: hand over with care)" if unit.released_freeze else ""
     if info.left:
         end = info.csm.end_date.isoformat() if info.csm.end_date else "?"
         return f"{info.id} left on {end}{suffix}"

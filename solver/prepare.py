@@ -289,7 +289,7 @@ def _make_unit(
                 )
             )
         else:
-            unit.released_freeze = f"{why}, but {problem}"
+            unit.released_freeze = why  # the reason for the move names what broke the freeze
     if len(wanted) > 1:
         names = ", ".join(f"{a.id} → {csms[c].id} ({why})" for c, (a, why) in wanted.items())
         diagnosis.append(
