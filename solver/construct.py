@@ -90,7 +90,10 @@ def construct(problem: Problem, state: State, pool: Pool, *, band: float | None,
             kept.append(u)
     _repair_caps(problem, state, pool, kept)
     free = [u for u in units if state.assign[u.index] == UNASSIGNED and u.eligible]
-    _place_largest_first(problem, state, free, min_cost=min_cost)
+    if min_cost and len(free) <= 3_000:
+        regret_assignment(problem, state, free)
+    else:
+        _place_largest_first(problem, state, free, min_cost=min_cost)
     if band is not None and not min_cost:
         pull_into_band(problem, state, pool, band)
 
@@ -363,3 +366,61 @@ def level_by_local_search(
         stuck.discard(c)
         steps += 1
     return steps
+
+
+def regret_assignment(problem: Problem, state: State, units: list[Unit]) -> None:
+    """Martello–Toth regret heuristic for min_cost (generalized assignment), run with two desirabilities.
+
+    Repeatedly the unit with the largest regret (best option minus second best) goes to its best CSM.
+    Desirability by cost finds cheap plans; by hours relative to the free capacity it finds plans that
+    serve everyone when capacities are tight. The better plan (more served, then cheaper) is kept.
+    """
+    free = [u for u in units if state.assign[u.index] == UNASSIGNED and u.eligible]
+    if not free:
+        return
+    best_plan: tuple[tuple[int, float], State] | None = None
+    for criterion in ("hours", "cost"):
+        trial = state.copy()
+        todo = list(free)
+        while todo:
+            pick: tuple[float, int, Unit, int] | None = None
+            stuck: list[Unit] = []
+            for u in todo:
+                scores = []
+                for c in u.eligible:
+                    if not trial.fits(u, c):
+                        continue
+                    if criterion == "cost":
+                        score = -u.cost_by_csm.get(c, 0.0)
+                    else:
+                        room = problem.csms[c].capacity - trial.load[c]
+                        score = -u.hours_for(c) / max(room, 1)
+                    scores.append((score, c))
+                if not scores:
+                    stuck.append(u)
+                    continue
+                scores.sort(reverse=True)
+                regret = scores[0][0] - scores[1][0] if len(scores) > 1 else float("inf")
+                key = (regret, -u.index, u, scores[0][1])
+                if pick is None or key[:2] > pick[:2]:
+                    pick = key
+            for u in stuck:
+                todo.remove(u)
+            if pick is None:
+                break
+            _, _, u, c = pick
+            trial.place(u, c)
+            todo.remove(u)
+        served = sum(u.size for u in free if trial.assign[u.index] != UNASSIGNED)
+        cost = sum(
+            u.cost_by_csm.get(trial.assign[u.index], 0.0) for u in free if trial.assign[u.index] != UNASSIGNED
+        )
+        score_key = (served, -cost)
+        if best_plan is None or score_key > best_plan[0]:
+            best_plan = (score_key, trial)
+    assert best_plan is not None
+    chosen = best_plan[1]
+    for u in free:
+        c = chosen.assign[u.index]
+        if c != UNASSIGNED:
+            state.place(u, c)

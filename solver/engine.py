@@ -406,6 +406,8 @@ def _enforce_max_moves(problem: Problem, state: State, max_moves: int) -> None:
     for u in sorted(moved, key=lambda u: u.arr):
         if total <= max_moves:
             break
+        if u.fixed is not None:
+            continue  # frozen: its moves are forced (prepare diagnoses when they exceed max_moves)
         cost = u.moves_if(problem.csms[state.assign[u.index]].id)
         state.remove(u)
         home = home_csm(problem, u)
@@ -506,6 +508,8 @@ def _move_reason(
         return f"{info.id} over ARR cap ({money(before.arr[info.id])} of {money(info.arr_cap)})"
     if info.max_accounts is not None and before.count.get(info.id, 0) > info.max_accounts:
         return f"{info.id} over book-size cap ({before.count[info.id]} of {info.max_accounts} accounts)"
+    if unit.size > 1 and len({cur for cur in unit.current if cur is not None}) > 1:
+        return f"keeps parent {a.parent_id} together with {problem.csms[to].id}"
     mean = pool_means.get(info.pool, 0.0)
     tol = pol.balance_tolerance
     util_before = had / cap_h if cap_h else 0.0
@@ -528,9 +532,9 @@ def _unassigned_reason(problem: Problem, state: State, u: Unit) -> str:
     where = f" in {a.region}" if a.region and problem.book.policy.region_match == "hard" else ""
     pol = problem.book.policy
     subject = f"parent {a.parent_id} ({u.size} accounts, {hours_text(u.hours)})" if u.size > 1 else None
-    if pol.max_moves is not None and u.moves_if("") > 0:
-        home = home_csm(problem, u)
-        if home is None or home not in u.eligible or not state.fits(u, home):
+    if pol.max_moves is not None and u.moves_if("") > 0 and _count_moves(problem, state) >= pol.max_moves:
+        stay = [c for c in u.eligible if u.moves_if(problem.csms[c].id) == 0 and state.fits(u, c)]
+        if not stay:
             return f"max_moves ({pol.max_moves}) reached: keeping it served would take another move"
     room_hours = [c for c in u.eligible if state.load[c] + u.hours_for(c) <= problem.csms[c].capacity]
     if not room_hours:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from solver import policy as rules
 from solver.errors import BookError, describe_validation_error
-from solver.prepare import HOURS_SCALE, scale_hours
+from solver.prepare import HOURS_SCALE, scale_capacity, scale_hours
 from solver.schema import CSM, TIERS, Account, Book, Level, Policy, Tier
 
 # "No cap" inside the packing: larger than any scaled book total.
@@ -814,7 +814,7 @@ def _profile(policy: Policy, tier: Tier) -> tuple[PoolProfile, Vec]:
         capacity_hours=policy.capacity_hours, arr_cap=resolved.arr_cap, max_accounts=resolved.max_accounts
     )
     vec = (
-        scale_hours(policy.capacity_hours),
+        scale_capacity(policy.capacity_hours),
         UNCAPPED if resolved.arr_cap is None else math.floor(resolved.arr_cap),
         UNCAPPED if resolved.max_accounts is None else resolved.max_accounts,
     )
@@ -871,7 +871,7 @@ def _solve_pool_quarter(
         max_accounts = rules.csm_max_accounts(seat.csm, policy)
         available += share * full / policy.capacity_hours if policy.capacity_hours else 0.0
         team[seat.csm.id] = [
-            math.floor(scale_hours(full) * share),
+            math.floor(scale_capacity(full) * share),
             UNCAPPED if arr_cap is None else math.floor(arr_cap * seat.weight),
             UNCAPPED if max_accounts is None else math.floor(max_accounts * seat.weight),
         ]

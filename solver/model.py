@@ -107,6 +107,14 @@ def _classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_binding
     return out + singles
 
 
+def _moved(problem: Problem, cl: _Class, c: int) -> tuple[int, float]:
+    if cl.size == 1:
+        return (1, float(cl.arr)) if cl.home is not None and c != cl.home else (0, 0.0)
+    u, csm_id = cl.units[0], problem.csms[c].id
+    moving = [i for i, cur in zip(u.accounts, u.current, strict=True) if cur is not None and cur != csm_id]
+    return len(moving), sum(problem.account(i).arr for i in moving)
+
+
 def _arr_binding(problem: Problem, state: State, units: list[Unit], csms: list[int]) -> bool:
     """Can any CSM's ARR cap bind? (If not, ARR leaves the model and classes stay coarse.)"""
     arrs = sorted((u.arr for u in units), reverse=True)
@@ -179,9 +187,13 @@ def optimize(
     # existing accounts, are interchangeable; ordering their loads removes copies of every plan.
     twins: dict[tuple[object, ...], list[int]] = {}
     home_csms = {cl.home for cl in classes}
+    # Soft-match and cost terms tell CSMs apart, and so do existing relationships.
+    distinguished = home_csms | {
+        c for cl in classes for c in (*cl.soft, *cl.cost) if cl.soft.get(c) or cl.cost.get(c)
+    }
     for c in csms:
         info = problem.csms[c]
-        if c in home_csms:
+        if c in distinguished:
             continue
         members = tuple(k for k, cl in enumerate(classes) if (k, c) in y)
         key = (
@@ -198,14 +210,9 @@ def optimize(
         for a, b in itertools.pairwise(group):
             model.add(load[a] >= load[b])
     served = sum(cl.size * y[k, c] for (k, c) in y for cl in [classes[k]])
-    moves = sum(
-        classes[k].size * v for (k, c), v in y.items() if classes[k].home is not None and c != classes[k].home
-    )
-    arr_moved = sum(
-        math.ceil(classes[k].arr / ARR_UNIT) * v
-        for (k, c), v in y.items()
-        if classes[k].home is not None and c != classes[k].home
-    )
+    moved = {(k, c): _moved(problem, classes[k], c) for (k, c) in y}
+    moves = sum(moved[k, c][0] * v for (k, c), v in y.items())
+    arr_moved = sum(math.ceil(moved[k, c][1] / ARR_UNIT) * v for (k, c), v in y.items())
     if max_moves is not None:
         # max_moves: the plan changes at most this many relationships.
         model.add(moves <= max_moves)
@@ -288,12 +295,32 @@ def optimize(
         return 0
 
     max_served = sum(cl.size * len(cl.units) for cl in classes)
-    if evaluate("served") < max_served:
+    if min_cost:
+        # One weighted objective (every account served outweighs any cost) suits tight generalized
+        # assignment far better than two phases; CP-SAT's full LP relaxation is what bounds the cost.
+        solver.parameters.linearization_level = 2
+        cost_scale = 1000
+        cost = sum(round(classes[k].cost.get(c, 0.0) * cost_scale) * v for (k, c), v in y.items())
+        if evaluate("served") == max_served:
+            model.add(served == max_served)
+            weight = 0
+        else:
+            weight = (
+                sum(round(max(cl.cost.values(), default=0.0) * cost_scale) * len(cl.units) for cl in classes)
+                + 1
+            )
+        ok, bound = run(cost - weight * served, 1.0)
+        result.phases.append("serve+cost")
+        served_now = evaluate("served")
+        result.proven &= ok and served_now == max_served
+        if bound is not None and served_now == max_served:
+            result.cost_bound = (bound + weight * max_served) / cost_scale
+    elif evaluate("served") < max_served:
         ok, bound = run(served, 0.25, maximize=True)
         result.phases.append("serve")
         result.proven &= ok
         freeze(served, float(evaluate("served")), maximize=True)
-    else:
+    elif not min_cost:
         freeze(served, float(max_served), maximize=True)
 
     cap_csms = [c for c in csms if problem.csms[c].capacity > 0]
@@ -316,7 +343,7 @@ def optimize(
             result.proven &= ok
             hint_outside = _outside(problem, state, classes, hint, cap_csms, mean, tol)
         freeze(outside, float(hint_outside))
-        movable = any(cl.home is not None for cl in classes)
+        movable = any(m[0] for m in moved.values())
         if movable:
             weight = sum(math.ceil(cl.arr / ARR_UNIT) * cl.size * len(cl.units) for cl in classes) + 1
             ok, bound = run(moves * weight + arr_moved, 0.4)
@@ -325,21 +352,11 @@ def optimize(
             if bound is not None:
                 result.moves_bound = int(bound // weight)
             vals = hint_values()
-            found_moves = sum(
-                classes[k].size * n
-                for (k, c), n in vals.items()
-                if classes[k].home is not None and c != classes[k].home
-            )
+            found_moves = sum(moved[k, c][0] * n for (k, c), n in vals.items())
             model.add(moves <= found_moves)
 
     if min_cost:
-        cost_scale = 1000
-        cost = sum(round(classes[k].cost.get(c, 0.0) * cost_scale) * v for (k, c), v in y.items())
-        ok, bound = run(cost, 1.0)
-        result.phases.append("cost")
-        result.proven &= ok
-        if bound is not None:
-            result.cost_bound = bound / cost_scale
+        pass  # solved above, together with serving
     elif cap_csms:
         # Per-CSM load limits, loose for now; the decision loop below tightens them.
         limits = {c: model.new_int_var(0, problem.csms[c].capacity, f"limit{c}") for c in cap_csms}
@@ -406,6 +423,20 @@ def optimize(
                 break  # no answer in time
         result.phases.append("level")
         result.proven &= ok
+        soft = {(k, c): classes[k].soft.get(c, 0) for (k, c) in y if classes[k].soft.get(c, 0)}
+        if soft and time.monotonic() < deadline - 0.05:
+            # Soft region/language matching: with the largest utilization held where it is, prefer the
+            # CSMs of the account's region and language.
+            loads_now = hint_loads()
+            worst = max(cap_csms, key=lambda c: loads_now[c] / problem.csms[c].capacity)
+            num, den = loads_now[worst], problem.csms[worst].capacity
+            for c in cap_csms:
+                proto = model.proto.variables[limits[c].index]
+                proto.domain.clear()
+                proto.domain.extend([0, num * problem.csms[c].capacity // den])
+            soft_ok, _ = run(sum(n * y[key] for key, n in soft.items()), 1.0)
+            result.phases.append("soft")
+            result.proven &= soft_ok
 
     for u in units:
         c = hint.get(u.index, UNASSIGNED)

@@ -8,6 +8,7 @@ pools are solved independently. Hours are scaled to integers here, once (HOURS_S
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -20,7 +21,11 @@ HOURS_SCALE = 100
 
 
 def scale_hours(hours: float) -> int:
-    return round(hours * HOURS_SCALE)
+    return math.ceil(hours * HOURS_SCALE - 1e-6)
+
+
+def scale_capacity(hours: float) -> int:
+    return math.floor(hours * HOURS_SCALE + 1e-6)
 
 
 @dataclass
@@ -125,7 +130,7 @@ def build_problem(book: Book) -> Problem:
         CsmInfo(
             index=i,
             csm=c,
-            capacity=scale_hours(rules.capacity_hours(c, pol)),
+            capacity=scale_capacity(rules.capacity_hours(c, pol)),
             full_capacity=rules.full_capacity_hours(c, pol),
             arr_cap=rules.csm_arr_cap(c, pol),
             max_accounts=rules.csm_max_accounts(c, pol),
@@ -193,7 +198,31 @@ def build_problem(book: Book) -> Problem:
     has_current = any(a.current_csm is not None for a in book.accounts)
     problem = Problem(book, today, csms, units, pools, unit_of_account, csm_index, diagnosis, has_current)
     diagnosis.extend(frozen_overload_diagnosis(problem))
+    diagnosis.extend(forced_moves_diagnosis(problem))
     return problem
+
+
+def forced_moves_diagnosis(problem: Problem) -> list[Diagnosis]:
+    """Frozen parent companies whose other accounts must change CSM, beyond what max_moves allows."""
+    cap = problem.book.policy.max_moves
+    if cap is None:
+        return []
+    forced = [(u, u.moves_if(problem.csms[u.fixed].id)) for u in problem.units if u.fixed is not None]
+    forced = [(u, n) for u, n in forced if n > 0]
+    total = sum(n for _, n in forced)
+    if total <= cap:
+        return []
+    accounts = [problem.account(i).id for u, _ in forced for i in u.accounts]
+    return [
+        Diagnosis(
+            rule="max_moves",
+            accounts=accounts,
+            excess=float(total - cap),
+            message=f"frozen accounts keep their parent companies with their CSM, which moves {total} other "
+            f"account{'s' if total != 1 else ''} of those parents, but max_moves is {cap}",
+            relaxation=f"raise max_moves to {total}, or unfreeze the accounts holding those parents",
+        )
+    ]
 
 
 def _make_unit(
