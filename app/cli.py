@@ -10,8 +10,12 @@ import argparse
 import importlib
 import pkgutil
 import sys
+import time
 
 import app.commands
+
+# When the command started, as near to process start as we can see it: `--time-limit` bounds the whole run.
+STARTED = time.monotonic()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.cli import STARTED
     from solver.engine import Progress, solve
     from solver.errors import BookError
     from solver.io import load_book
@@ -63,10 +64,15 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    plan = solve(book, time_limit=args.time_limit, on_progress=progress)
+    # The time limit is the whole command's: what reading the book took, and what writing the plan will
+    # take, come off the engine's share.
+    limit = args.time_limit if args.time_limit is not None else book.policy.time_limit_seconds
+    writing = 0.2 + len(book.accounts) / 50_000
+    engine_limit = max(0.5, limit - (time.monotonic() - STARTED) - writing)
+    plan = solve(book, time_limit=engine_limit, on_progress=progress)
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
-    text = json.dumps(plan.to_json_dict(), indent=1)
+    text = plan.model_dump_json(by_alias=True, indent=1)
     if args.output:
         try:
             Path(args.output).write_text(text + "\n")
