@@ -95,7 +95,7 @@ def summary(plan: Any) -> str:
             f"  - {d.message}" + (f": {d.relaxation}" if d.relaxation else "") for d in plan.diagnosis
         )
         return "\n".join(lines)
-    if plan.max_utilization is not None:
+    if plan.max_utilization is not None and plan.objective != "min_cost":
         lines.append(
             f"largest utilization {plan.max_utilization:.1%}  (proven bound {plan.max_utilization_bound:.1%},"
             f" gap {plan.gap * 100:.2f} points)"

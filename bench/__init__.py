@@ -1,0 +1,1 @@
+"""Benchmarks of bookplan against the tools CS teams use today and against proven bounds."""
