@@ -94,10 +94,20 @@ def solve(
     if pol.max_moves is not None:
         _enforce_max_moves(problem, state, pol.max_moves)
 
+    pool_bounds: dict[int, float] = {}
+    results: dict[int, tuple[SubResult, str]] = {}
+
     def report(phase: str, done: int) -> None:
         if on_progress is None:
             return
         loads = [state.utilization(c) for p in problem.pools for c in p.csms if problem.csms[c].capacity > 0]
+        for p in problem.pools:
+            if p.index in results or p.index not in pool_bounds:
+                bounds = [pool_level_bound(problem, state, p)]
+                if p.index in results:
+                    bounds.append(results[p.index][0].level_bound)
+                pool_bounds[p.index] = max((b for b in bounds if b is not None), default=0.0)
+        bound = max(pool_bounds.values(), default=None) if not min_cost else None
         on_progress(
             Progress(
                 elapsed_seconds=round(time.monotonic() - started, 3),
@@ -105,7 +115,7 @@ def solve(
                 pools_done=done,
                 pools_total=len(problem.pools),
                 max_utilization=round(max(loads), 4) if loads else None,
-                max_utilization_bound=None,
+                max_utilization_bound=math.floor(bound * 10_000) / 10_000 if bound is not None else None,
                 moves=_count_moves(problem, state),
                 unassigned=sum(
                     1 for u in problem.units if state.assign[u.index] == UNASSIGNED for _ in u.accounts
@@ -114,7 +124,6 @@ def solve(
         )
 
     report("constructed", 0)
-    results: dict[int, tuple[SubResult, str]] = {}
     # Time: what is left after construction, shared by pool size; a pool that finishes early hands its
     # time on (except in deterministic mode, where budgets are fixed up front).
     available = max(0.2, limit * 0.9 - (time.monotonic() - started) - 0.3)

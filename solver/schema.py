@@ -28,8 +28,11 @@ MAX_PAIRS = 1_000_000
 MAX_ID_LENGTH = 200
 
 Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Hours = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+# Upper limits keep every figure far inside what the engine's integer scaling can hold.
+MAX_MONEY = 1e12  # a trillion: no account or ARR cap is larger
+MAX_HOURS = 1e6  # no account needs, and no CSM gives, a million hours a year
+Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
+Hours = Annotated[float, Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
@@ -208,7 +211,7 @@ class Diagnosis(_Strict):
     rule: str
     message: str
     csm: str | None = None
-    accounts: list[str] = Field(default_factory=list)
+    accounts: list[str] = Field(default_factory=list, max_length=MAX_ACCOUNTS)
     excess: float | None = None
     relaxation: str | None = None
 
@@ -217,7 +220,7 @@ class PoolSummary(_Strict):
     """A pool: CSMs who can stand in for one another and the accounts only they can serve."""
 
     pool: str
-    csms: list[str]
+    csms: list[str] = Field(max_length=MAX_CSMS)
     accounts: int
     demand_hours: float
     capacity_hours: float
@@ -242,17 +245,17 @@ class SolverInfo(_Strict):
 
 class Plan(_Strict):
     status: PlanStatus
-    assignments: list[Assignment] = Field(default_factory=list)
-    unassigned: list[Unassigned] = Field(default_factory=list)
-    moves: list[Move] = Field(default_factory=list)
-    csm_loads: list[CSMLoad] = Field(default_factory=list)
+    assignments: list[Assignment] = Field(default_factory=list, max_length=MAX_ACCOUNTS)
+    unassigned: list[Unassigned] = Field(default_factory=list, max_length=MAX_ACCOUNTS)
+    moves: list[Move] = Field(default_factory=list, max_length=MAX_ACCOUNTS)
+    csm_loads: list[CSMLoad] = Field(default_factory=list, max_length=MAX_CSMS)
     max_utilization: float | None = None
     max_utilization_bound: float | None = None
     gap: float | None = None
     total_cost: float | None = None
     cost_bound: float | None = None
-    diagnosis: list[Diagnosis] = Field(default_factory=list)
-    pools: list[PoolSummary] = Field(default_factory=list)
+    diagnosis: list[Diagnosis] = Field(default_factory=list, max_length=MAX_ACCOUNTS + MAX_CSMS)
+    pools: list[PoolSummary] = Field(default_factory=list, max_length=MAX_CSMS)
     objective: Objective = "balance"
     as_of: dt.date | None = None
     solver: SolverInfo

@@ -1,0 +1,194 @@
+"""The stored book: whole (`PUT/GET /v1/book`), its summary, single accounts and CSMs, and CSV in and out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import DbDep, OpsKey, ReadSummaryKey, SessionDep, WriteSessionDep
+from app.errors import BookError
+from app.models import (
+    MAX_PAGE,
+    AccountList,
+    BookReplaced,
+    BookRevision,
+    BookSummary,
+    CSMList,
+    ErrorResponse,
+    ImportResult,
+)
+from app.services import book as book_service
+from app.services import csv_io
+from solver.schema import CSM, Account, Book, Policy
+
+router = APIRouter(prefix="/v1/book", tags=["book"])
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "No such account or CSM"}
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorResponse, "description": "Conflicts with the book"}
+}
+CSV_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"text/csv": {"schema": {"type": "string", "maxLength": 50 * 1024 * 1024}}},
+    }
+}
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV with a header row"}
+}
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+@router.get("", response_model=Book)
+def read_book(session: SessionDep, _key: OpsKey) -> Book:
+    """The stored book as a Book document (what `PUT /v1/book` takes)."""
+    book, _revision = book_service.load_book(session)
+    return book
+
+
+@router.put("", response_model=BookReplaced)
+def replace_book(book: Book, session: WriteSessionDep, key: OpsKey) -> BookReplaced:
+    """Replace the whole stored book, all or nothing."""
+    return book_service.replace_book(session, book, key.name)
+
+
+@router.get("/summary", response_model=BookSummary)
+async def read_book_summary(request: Request, db: DbDep, _key: ReadSummaryKey) -> Response:
+    """Counts and ARR by tier, for HR tools and dashboards (cached per book revision)."""
+    cache: book_service.SummaryCache = request.app.state.summary_cache
+    data = cache.get(await book_service.current_revision_async(db))
+    if data is None:
+        data = await run_in_threadpool(cache.compute, db)
+    return Response(data, media_type="application/json")
+
+
+@router.put("/policy", response_model=Policy)
+def replace_policy(policy: Policy, session: WriteSessionDep, key: OpsKey) -> Policy:
+    return book_service.put_policy(session, policy, key.name)
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@router.get("/accounts", response_model=AccountList)
+def read_accounts(
+    session: SessionDep,
+    _key: OpsKey,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    csm: Annotated[str | None, Query(max_length=200, description="Only this CSM's accounts")] = None,
+) -> AccountList:
+    items = book_service.list_accounts(session, limit, offset, csm)
+    return AccountList(items=items, total=book_service.count_accounts(session), limit=limit, offset=offset)
+
+
+@router.get("/accounts.csv", response_class=Response, responses=CSV_RESPONSE)
+def export_accounts_csv(session: SessionDep, _key: OpsKey) -> Response:
+    book, _ = book_service.load_book(session)
+    return Response(csv_io.accounts_csv(book), media_type="text/csv; charset=utf-8")
+
+
+@router.put("/accounts.csv", response_model=ImportResult, openapi_extra=CSV_BODY)
+async def import_accounts_csv(request: Request, key: OpsKey) -> ImportResult:
+    """Replace every account with those of a CSV (CRM export columns accepted; see app/README.md)."""
+    text = await _csv_text(request)
+    return await _in_thread(book_service.import_accounts_csv, request, text, key.name)
+
+
+@router.get("/accounts/{account_id}", response_model=Account, responses=NOT_FOUND)
+def read_account(account_id: str, session: SessionDep, _key: OpsKey) -> Account:
+    return book_service.get_account(session, account_id)
+
+
+@router.put("/accounts/{account_id}", response_model=Account, responses={201: {"model": Account}})
+def upsert_account(
+    account_id: str, account: Account, response: Response, session: WriteSessionDep, key: OpsKey
+) -> Account:
+    """Create or replace one account (201 when created)."""
+    saved, created = book_service.put_account(session, account_id, account, key.name)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return saved
+
+
+@router.delete("/accounts/{account_id}", response_model=BookRevision, responses=NOT_FOUND)
+def delete_account(account_id: str, session: WriteSessionDep, key: OpsKey) -> BookRevision:
+    return BookRevision(revision=book_service.delete_account(session, account_id, key.name))
+
+
+# ---------------------------------------------------------------- CSMs
+
+
+@router.get("/csms", response_model=CSMList)
+def read_csms(session: SessionDep, _key: OpsKey, limit: Limit = 100, offset: Offset = 0) -> CSMList:
+    items = book_service.list_csms(session, limit, offset)
+    return CSMList(items=items, total=book_service.count_csms(session), limit=limit, offset=offset)
+
+
+@router.get("/csms.csv", response_class=Response, responses=CSV_RESPONSE)
+def export_csms_csv(session: SessionDep, _key: OpsKey) -> Response:
+    book, _ = book_service.load_book(session)
+    return Response(csv_io.csms_csv(book), media_type="text/csv; charset=utf-8")
+
+
+@router.put("/csms.csv", response_model=ImportResult, openapi_extra=CSV_BODY)
+async def import_csms_csv(request: Request, key: OpsKey) -> ImportResult:
+    """Replace every CSM with those of a CSV; accounts must still find their current CSM."""
+    text = await _csv_text(request)
+    return await _in_thread(book_service.import_csms_csv, request, text, key.name)
+
+
+@router.get("/csms/{csm_id}", response_model=CSM, responses=NOT_FOUND)
+def read_csm(csm_id: str, session: SessionDep, _key: OpsKey) -> CSM:
+    return book_service.get_csm(session, csm_id)
+
+
+@router.put("/csms/{csm_id}", response_model=CSM, responses={201: {"model": CSM}})
+def upsert_csm(csm_id: str, csm: CSM, response: Response, session: WriteSessionDep, key: OpsKey) -> CSM:
+    saved, created = book_service.put_csm(session, csm_id, csm, key.name)
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return saved
+
+
+@router.delete("/csms/{csm_id}", response_model=BookRevision, responses={**NOT_FOUND, **CONFLICT})
+def delete_csm(csm_id: str, session: WriteSessionDep, key: OpsKey) -> BookRevision:
+    """Remove a CSM who holds no accounts (409 naming the accounts otherwise)."""
+    return BookRevision(revision=book_service.delete_csm(session, csm_id, key.name))
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _csv_text(request: Request) -> str:
+    content_type = request.headers.get("content-type", "")
+    if content_type and not content_type.startswith(("text/csv", "text/plain", "application/csv")):
+        raise BookError(
+            f"Content-Type: expected text/csv (got {content_type!r})",
+            field="Content-Type",
+            value=content_type,
+        )
+    body = await request.body()
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        try:
+            return body.decode("cp1252")  # Excel on Windows saves CSV in this code page
+        except UnicodeDecodeError:
+            raise BookError(f"body: not UTF-8 text (byte {exc.start})", field="body") from None
+
+
+async def _in_thread(function: Any, request: Request, text: str, actor: str) -> Any:
+    """Run a blocking import in the thread pool with a write session, as a sync route would."""
+    db = request.app.state.db
+
+    def run() -> Any:
+        with db.write_session() as session:
+            return function(session, text, actor)
+
+    return await run_in_threadpool(run)

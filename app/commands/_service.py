@@ -1,0 +1,38 @@
+"""Helpers shared by the service's CLI verbs (serve, demo, migrate, keys, import/export)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from app.core.config import DEFAULT_DATABASE_PATH
+
+DATABASE_HELP = f"database URL (default: $DATABASE_URL, else sqlite:///{DEFAULT_DATABASE_PATH})"
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", default=None, help=DATABASE_HELP)
+
+
+def settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
+    """Settings from the environment and the command line; a bad value exits 2 naming the variable."""
+    from pydantic import ValidationError
+
+    from app.core.config import Settings
+
+    values = dict(overrides)
+    if getattr(args, "database_url", None):
+        values["database_url"] = args.database_url
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        name = str(error["loc"][0]) if error.get("loc") else "settings"
+        variable = name if name == "DATABASE_URL" else f"BOOKPLAN_{name.upper()}"
+        raise SystemExit(fail(f"{variable}: {error['msg']} (got {error.get('input')!r})", 2)) from None
+
+
+def fail(message: str, code: int = 1) -> int:
+    print(f"bookplan: {message}", file=sys.stderr)
+    return code

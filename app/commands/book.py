@@ -1,0 +1,92 @@
+"""`bookplan import` / `bookplan export`: the stored book in and out, as Book JSON or CRM-style CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from app.commands._service import add_database_argument, fail, settings_from
+
+
+def register(sub: Any) -> None:
+    imp = sub.add_parser("import", help="replace the stored book (JSON), or its accounts or CSMs (CSV)")
+    imp.add_argument("file", help="book.json, or a CSV of accounts or CSMs")
+    imp.add_argument(
+        "--kind",
+        choices=["book", "accounts", "csms"],
+        default=None,
+        help="what the file holds (default: book for .json, accounts for .csv)",
+    )
+    imp.add_argument("--actor", default="cli", help="who to record in the audit log (default: cli)")
+    add_database_argument(imp)
+    imp.set_defaults(run=run_import)
+
+    exp = sub.add_parser("export", help="write the stored book as Book JSON, or its accounts or CSMs as CSV")
+    exp.add_argument("--kind", choices=["book", "accounts", "csms"], default="book")
+    exp.add_argument("-o", "--output", help="write here instead of stdout")
+    add_database_argument(exp)
+    exp.set_defaults(run=run_export)
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from app.core.db import Database, DatabaseNotMigrated, check_migrated
+
+    db = Database(settings_from(args).database_url)
+    try:
+        check_migrated(db.engine)
+    except DatabaseNotMigrated as exc:
+        db.dispose()
+        raise SystemExit(fail(str(exc))) from None
+    return db
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from app.errors import BookError
+    from app.services import book as book_service
+    from solver.io import load_book
+
+    path = Path(args.file)
+    kind = args.kind or ("accounts" if path.suffix.lower() == ".csv" else "book")
+    db = _open(args)
+    try:
+        with db.write_session() as session:
+            if kind == "book":
+                result: Any = book_service.replace_book(session, load_book(path), args.actor)
+            else:
+                try:
+                    text = path.read_text(encoding="utf-8-sig")
+                except (OSError, UnicodeDecodeError) as exc:
+                    return fail(f"{path}: cannot read ({exc})", 2)
+                action = (
+                    book_service.import_accounts_csv if kind == "accounts" else book_service.import_csms_csv
+                )
+                result = action(session, text, args.actor)
+    except BookError as exc:
+        return fail(f"{path}: {exc.message}", 2)
+    finally:
+        db.dispose()
+    print(f"bookplan: imported {path} ({kind}): {result.model_dump_json()}", file=sys.stderr)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from app.services import book as book_service
+    from app.services import csv_io
+
+    db = _open(args)
+    try:
+        with db.session() as session:
+            book, _revision = book_service.load_book(session)
+    finally:
+        db.dispose()
+    if args.kind == "book":
+        text = book.model_dump_json(indent=2, by_alias=True, exclude_none=True) + "\n"
+    else:
+        text = csv_io.accounts_csv(book) if args.kind == "accounts" else csv_io.csms_csv(book)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0

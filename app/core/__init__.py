@@ -1,0 +1,1 @@
+"""Settings, database engine and security helpers shared by the service."""

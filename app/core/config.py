@@ -1,0 +1,83 @@
+"""Service settings, read once from the environment (prefix `BOOKPLAN_`, except `DATABASE_URL`)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_PATH = Path("var/bookplan.db")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOOKPLAN_", extra="ignore")
+
+    # An SQLite file by default, so `bookplan serve` works with nothing configured.
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_DATABASE_PATH}",
+        validation_alias=AliasChoices("DATABASE_URL", "BOOKPLAN_DATABASE_URL"),
+    )
+    solve_time_limit_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    # CP-SAT can overrun its own time limit: the child process is killed this long after it.
+    job_hard_deadline_grace_seconds: float = Field(default=15.0, ge=0, le=3600)
+    # A cancelled child gets this long to exit on SIGTERM before SIGKILL.
+    cancel_grace_seconds: float = Field(default=1.5, ge=0, le=4)
+    sync_solve_max_accounts: int = Field(default=2_000, ge=1)
+    sync_solve_concurrency: int = Field(default=2, ge=1, le=64)
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    runner_concurrency: int = Field(default=1, ge=0, le=64)
+    runner_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # A job that was running when the service stopped is re-run this many times in all, then failed.
+    job_max_attempts: int = Field(default=2, ge=1, le=10)
+    cp_sat_workers: int | None = Field(default=None, ge=1, le=64)
+    # How solve children start: "forkserver" (a clean process with the engine preloaded forks each one) or
+    # "spawn" (a fresh interpreter per solve: slower, 1.5-3 s to import OR-Tools).
+    child_start_method: Literal["forkserver", "spawn"] = "forkserver"
+    # Solver children run this much nicer than the service, so answering requests wins the CPU from a
+    # background solve on a busy machine (0: same priority).
+    child_nice: int = Field(default=10, ge=0, le=19)
+    # "module:function" with solver.engine.solve's signature; tests point it at slow or crashing solvers.
+    solve_function: str = "solver.engine:solve"
+    # Only an absent default SQLite file is created and migrated by `serve`; anything else must be migrated.
+    auto_create_default_database: bool = True
+    api_key_cache_seconds: float = Field(default=5.0, ge=0, le=600)
+    # Distributed plan jobs (app/runner/distributed.py, docs/scaling-out.md): "procrastinate" defers each job
+    # to `bookplan worker` processes through PostgreSQL; "inprocess" solves in the service (the default,
+    # and the only choice on SQLite).
+    runner: Literal["inprocess", "procrastinate"] = "inprocess"
+    # Concurrent solves per worker; None: os.cpu_count() // cp_sat_workers (at least 1).
+    worker_concurrency: int | None = Field(default=None, ge=1, le=256)
+    # A worker whose heartbeat is older than this is presumed dead: its job is retried elsewhere.
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0, le=600)
+    worker_stall_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # How often the schedule, stalled jobs and webhook deliveries are looked at (workers, or the service).
+    tick_seconds: float = Field(default=5.0, gt=0, le=600)
+    schedule_timezone: str = "UTC"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=2.0, ge=0, le=3600)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def uses_workers(self) -> bool:
+        """Plan jobs go to `bookplan worker` processes (PostgreSQL only) instead of the service's threads."""
+        return self.runner == "procrastinate" and not self.is_sqlite
+
+    def effective_worker_concurrency(self) -> int:
+        if self.worker_concurrency is not None:
+            return self.worker_concurrency
+        return max(1, (os.cpu_count() or 1) // (self.cp_sat_workers or 1))
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

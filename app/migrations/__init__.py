@@ -1,0 +1,1 @@
+"""Alembic migrations of the bookplan database (applied by `bookplan migrate`)."""

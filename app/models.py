@@ -1,0 +1,365 @@
+"""SQLModel tables (the stored book, plan jobs, moves, audit events, API keys, idempotency keys)
+and the public shapes of the HTTP API that are not the solver's own (Book and Plan are `solver.schema`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import ConfigDict
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from solver.schema import CSM, Account, Book, Plan
+
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
+Scope = Literal["ops", "hr", "scheduler"]
+SCOPES: tuple[Scope, ...] = ("ops", "hr", "scheduler")
+MAX_PAGE = 500
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# ---------------------------------------------------------------- tables
+
+
+class BookState(SQLModel, table=True):
+    """The single stored book's header: its revision (bumped on every change), policy and pairs."""
+
+    __tablename__ = "book_state"
+
+    id: int = Field(default=1, primary_key=True)
+    revision: int = Field(default=0)
+    policy: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    pairs: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    updated_by: str | None = Field(default=None, max_length=200)
+
+
+class AccountRow(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: str = Field(primary_key=True, max_length=200)
+    position: int = Field(sa_type=BigInteger, index=True)
+    name: str | None = Field(default=None, max_length=500)
+    arr: float
+    tier: str = Field(max_length=20)
+    hours_per_year: float | None = None
+    region: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=50)
+    current_csm: str | None = Field(default=None, max_length=200, index=True)
+    pinned: bool = False
+    renewal_date: dt.date | None = None
+    start_date: dt.date | None = None
+    parent_id: str | None = Field(default=None, max_length=200)
+
+
+class CSMRow(SQLModel, table=True):
+    __tablename__ = "csm"
+
+    id: str = Field(primary_key=True, max_length=200)
+    position: int = Field(sa_type=BigInteger, index=True)
+    name: str | None = Field(default=None, max_length=500)
+    level: str | None = Field(default=None, max_length=20)
+    tiers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    fte: float = 1.0
+    capacity_hours: float | None = None
+    arr_cap: float | None = None
+    max_accounts: int | None = None
+    regions: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    languages: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    accepting_new: bool = True
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+
+
+class PlanJob(SQLModel, table=True):
+    """A plan job: what was asked, by whom, on which book, its progress and its plan."""
+
+    __tablename__ = "plan_job"
+    __table_args__ = (Index("ix_plan_job_status_created", "status", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    status: str = Field(max_length=16)
+    source: str = Field(max_length=16)  # "stored" or "inline"
+    requested_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    book_revision: int | None = None
+    input_sha256: str = Field(max_length=64)
+    time_limit_seconds: float
+    # The book as solved (policy overrides applied), as JSON text: the child's input and approve's baseline.
+    input_book: str = Field(sa_column=Column(Text, nullable=False))
+    # The stored book's policy before overrides, so a stale check does not mistake an override for an edit.
+    base_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    policy_overrides: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    accounts: int = 0
+    csms: int = 0
+    progress: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    plan_status: str | None = Field(default=None, max_length=32)
+    # Stored as the JSON text the solver produced so GET can return it without re-serialising.
+    plan: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    attempts: int = 0
+    worker_pid: int | None = None
+    cancel_requested: bool = False
+    approved_at: dt.datetime | None = None
+    approved_by: str | None = Field(default=None, max_length=200)
+
+
+class PlanMove(SQLModel, table=True):
+    __tablename__ = "plan_move"
+
+    plan_id: str = Field(primary_key=True, foreign_key="plan_job.id", max_length=32, ondelete="CASCADE")
+    seq: int = Field(primary_key=True)
+    account: str = Field(max_length=200)
+    from_csm: str | None = Field(default=None, max_length=200)
+    to_csm: str = Field(max_length=200)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    arr: float = 0.0
+    hours: float = 0.0
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_account", "account"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=40)
+    plan_id: str | None = Field(default=None, max_length=32, index=True)
+    account: str | None = Field(default=None, max_length=200)
+    csm: str | None = Field(default=None, max_length=200)
+    from_csm: str | None = Field(default=None, max_length=200)
+    to_csm: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    book_revision: int | None = None
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: only the SHA-256 of the secret is stored, with a short prefix to recognise it."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    scopes: str = Field(max_length=100)  # comma-separated
+    key_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    revoked_at: dt.datetime | None = None
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """One row per (route, key): the unique constraint is what makes 20 parallel retries one job."""
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("route", "key", name="uq_idempotency_route_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    route: str = Field(max_length=40)
+    key: str = Field(max_length=200)
+    body_sha256: str = Field(max_length=64)
+    job_id: str | None = Field(default=None, max_length=32)
+    response: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- public shapes
+
+
+class _Public(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class ErrorDetail(_Public):
+    field: str | None = None
+    message: str
+    value: Any = None
+
+
+class ErrorResponse(_Public):
+    """Every error of the API has this shape: a one-line message and the fields it concerns."""
+
+    message: str
+    detail: list[ErrorDetail] = Field(default_factory=list, max_length=100)
+    changes: dict[str, Any] | None = None
+
+
+class TierSummary(_Public):
+    tier: str
+    accounts: int
+    arr: float
+
+
+class BookSummary(_Public):
+    revision: int
+    accounts: int
+    csms: int
+    arr: float
+    unassigned_accounts: int
+    pinned_accounts: int
+    pairs: int
+    tiers: list[TierSummary] = Field(max_length=10)
+    updated_at: dt.datetime
+    updated_by: str | None = None
+
+
+class BookReplaced(_Public):
+    revision: int
+    accounts: int
+    csms: int
+    pairs: int
+
+
+class AccountList(_Public):
+    items: list[Account] = Field(max_length=MAX_PAGE)
+    total: int
+    limit: int
+    offset: int
+
+
+class CSMList(_Public):
+    items: list[CSM] = Field(max_length=MAX_PAGE)
+    total: int
+    limit: int
+    offset: int
+
+
+class BookRevision(_Public):
+    revision: int
+
+
+class ImportResult(_Public):
+    revision: int
+    rows: int
+    columns: dict[str, str] = Field(description="CSV column → book field it was read as")
+    ignored_columns: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class PolicyOverrides(_Public):
+    """Policy fields to change for this plan only; absent fields keep the book's policy."""
+
+    as_of: dt.date | None = None
+    capacity_hours: float | None = Field(default=None, ge=0)
+    region_match: Literal["hard", "soft", "off"] | None = None
+    language_match: Literal["hard", "soft", "off"] | None = None
+    renewal_freeze_days: int | None = Field(default=None, ge=0, le=3660)
+    onboarding_freeze_days: int | None = Field(default=None, ge=0, le=3660)
+    ramp_days: int | None = Field(default=None, ge=0, le=3660)
+    hiring_lead_days: int | None = Field(default=None, ge=0, le=3660)
+    max_moves: int | None = Field(default=None, ge=0)
+    balance_tolerance: float | None = Field(default=None, ge=0, le=1)
+    objective: Literal["balance", "min_cost"] | None = None
+    time_limit_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    deterministic: bool | None = None
+    workers: int | None = Field(default=None, ge=1, le=64)
+
+
+class PlanRequest(_Public):
+    """`{}` plans the stored book; `{"book": ...}` an inline one; `policy` overrides fields for this plan."""
+
+    book: Book | None = None
+    policy: PolicyOverrides | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class PlanCreated(_Public):
+    id: str
+    status: JobStatus
+    url: str
+
+
+class PlanProgress(_Public):
+    elapsed_seconds: float
+    phase: str | None = None
+    pools_done: int | None = None
+    pools_total: int | None = None
+    max_utilization: float | None = None
+    max_utilization_bound: float | None = None
+    moves: int | None = None
+    unassigned: int | None = None
+
+
+class PlanJobSummary(_Public):
+    id: str
+    status: JobStatus
+    url: str
+    source: str
+    requested_by: str
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    elapsed_seconds: float | None = None
+    book_revision: int | None = None
+    input_sha256: str
+    accounts: int
+    csms: int
+    time_limit_seconds: float
+    plan_status: str | None = None
+    error: str | None = None
+    attempts: int
+    approved_at: dt.datetime | None = None
+    approved_by: str | None = None
+
+
+class PlanJobPublic(PlanJobSummary):
+    progress: PlanProgress | None = None
+    policy_overrides: dict[str, Any] | None = None
+    plan: Plan | None = None
+
+
+class PlanJobList(_Public):
+    items: list[PlanJobSummary] = Field(max_length=MAX_PAGE)
+    total: int
+    limit: int
+    offset: int
+
+
+class ApproveRequest(_Public):
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class ApprovalResult(_Public):
+    plan_id: str
+    applied_moves: int
+    book_revision: int
+    approved_by: str
+    approved_at: dt.datetime
+
+
+class AuditEventPublic(_Public):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    plan_id: str | None = None
+    account: str | None = None
+    csm: str | None = None
+    from_csm: str | None = None
+    to_csm: str | None = None
+    reason: str | None = None
+    book_revision: int | None = None
+    detail: dict[str, Any] | None = None
+
+
+class AuditList(_Public):
+    items: list[AuditEventPublic] = Field(max_length=MAX_PAGE)
+    total: int
+    limit: int
+    offset: int
+
+
+class Health(_Public):
+    status: str
+    database: str | None = None
+    migration: str | None = None
+    detail: str | None = None

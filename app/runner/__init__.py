@@ -1,0 +1,1 @@
+"""Plan jobs: the runner interface and its in-process implementation."""

@@ -1,0 +1,114 @@
+"""Creating, listing, revoking and checking API keys."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from app.core.security import display_prefix, hash_key, new_key
+from app.errors import BookError, NotFound
+from app.models import SCOPES, ApiKey, utcnow
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's name (recorded as "who asked" and in the audit log) and its scopes."""
+
+    key_id: int
+    name: str
+    scopes: frozenset[str]
+
+
+def create_key(session: Session, scopes: list[str], name: str | None = None) -> tuple[ApiKey, str]:
+    if not scopes:
+        raise BookError("scope: give at least one of " + ", ".join(SCOPES), field="scope")
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise BookError(
+                f"scope: unknown scope {scope!r} (expected {', '.join(SCOPES)})", field="scope", value=scope
+            )
+    secret = new_key()
+    key = ApiKey(
+        name=name or f"{'+'.join(scopes)}-{display_prefix(secret)}",
+        scopes=",".join(dict.fromkeys(scopes)),
+        key_hash=hash_key(secret),
+        prefix=display_prefix(secret),
+    )
+    session.add(key)
+    session.commit()
+    session.refresh(key)
+    return key, secret
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.execute(select(ApiKey).order_by(ApiKey.id)).scalars())  # type: ignore[arg-type]
+
+
+def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey:
+    query = select(ApiKey).where(
+        (ApiKey.prefix == key_id_or_prefix) | (ApiKey.name == key_id_or_prefix)  # type: ignore[arg-type]
+    )
+    if key_id_or_prefix.isdigit():
+        query = select(ApiKey).where(ApiKey.id == int(key_id_or_prefix))  # type: ignore[arg-type]
+    key = session.execute(query).scalars().first()
+    if key is None:
+        raise NotFound(
+            f"no API key with id, prefix or name {key_id_or_prefix!r}", field="key", value=key_id_or_prefix
+        )
+    key.revoked_at = utcnow()
+    session.commit()
+    return key
+
+
+class KeyCache:
+    """Recently checked keys, so a busy client costs one hash and no query; entries live a few seconds,
+    which bounds how long a revoked key keeps working."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self.ttl = ttl_seconds
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> tuple[bool, Principal | None]:
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, digest: str, principal: Principal | None) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + self.ttl, principal)
+
+
+def cached_principal(secret: str, cache: KeyCache | None) -> tuple[bool, Principal | None]:
+    """(True, principal or None) when the cache knows this key; (False, None) when it must be looked up."""
+    if cache is None or cache.ttl <= 0:
+        return False, None
+    return cache.get(hash_key(secret))
+
+
+def authenticate(session: Session, secret: str, cache: KeyCache | None = None) -> Principal | None:
+    digest = hash_key(secret)
+    if cache is not None and cache.ttl > 0:
+        hit, principal = cache.get(digest)
+        if hit:
+            return principal
+    keys = ApiKey.__table__  # type: ignore[attr-defined]
+    row = session.execute(
+        select(keys.c.id, keys.c.name, keys.c.scopes).where(
+            keys.c.key_hash == digest, keys.c.revoked_at.is_(None)
+        )
+    ).first()
+    principal = (
+        None if row is None else Principal(key_id=row[0], name=row[1], scopes=frozenset(row[2].split(",")))
+    )
+    if cache is not None and cache.ttl > 0:
+        cache.put(digest, principal)
+    return principal
