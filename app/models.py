@@ -331,6 +331,7 @@ class ApproveRequest(_Public):
 class ApprovalResult(_Public):
     plan_id: str
     applied_moves: int
+    applied_assignments: int = 0  # accounts that had no CSM and got their first one
     book_revision: int
     approved_by: str
     approved_at: dt.datetime

@@ -311,14 +311,15 @@ POLICY_FIELDS = (
 )
 
 
-def _policy_values(policy: Policy) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for name in POLICY_FIELDS:
-        value = getattr(policy, name)
-        values[name] = (
-            "" if value is None else (value.isoformat() if isinstance(value, dt.date) else str(value))
-        )
+def _effective_policy(request: Request, book: Book) -> dict[str, Any]:
+    """The book's policy as a plan would use it: the time limit is the service's unless the book sets one."""
+    values = book.policy.model_dump(mode="json")
+    values["time_limit_seconds"] = plan_service.time_limit_for(book, request.app.state.settings)
     return values
+
+
+def _policy_values(policy: dict[str, Any]) -> dict[str, str]:
+    return {name: "" if policy.get(name) is None else str(policy[name]) for name in POLICY_FIELDS}
 
 
 def _plans_context(request: Request, page: PageSession, offset: int) -> dict[str, Any]:
@@ -332,7 +333,7 @@ def _plans_context(request: Request, page: PageSession, offset: int) -> dict[str
         "page_size": PAGE_SIZE,
         "policy": book.policy,
         "accounts": len(book.accounts),
-        "values": _policy_values(book.policy) | {"note": ""},
+        "values": _policy_values(_effective_policy(request, book)) | {"note": ""},
         "errors": {},
     }
 
@@ -345,8 +346,11 @@ def plans_page(request: Request, offset: int = 0) -> Response:
     return render(request, "plans.html", _plans_context(request, page, max(0, offset)))
 
 
-def _parse_overrides(form: Any, policy: Policy) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
-    """The form's policy fields that differ from the book's, the typed values, and errors by field."""
+def _parse_overrides(
+    form: Any, current: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:
+    """The form's policy fields that differ from `current` (the book's, as a plan would use them), the
+    typed values, and errors by field."""
     typed = {name: _text(form, name) for name in (*POLICY_FIELDS, "note")}
     errors: dict[str, str] = {}
     raw: dict[str, Any] = {}
@@ -363,8 +367,7 @@ def _parse_overrides(form: Any, policy: Policy) -> tuple[dict[str, Any], dict[st
             errors.setdefault(name, f"{error['msg']} (got {typed.get(name, '')!r}).")
         return {}, typed, errors
     chosen = overrides.model_dump(mode="json", exclude_none=True)
-    current = policy.model_dump(mode="json")
-    if typed["max_moves"] == "" and policy.max_moves is not None:
+    if typed["max_moves"] == "" and current.get("max_moves") is not None:
         errors["max_moves"] = "Leave the book's limit, or give a number (0 or more)."
     return {k: v for k, v in chosen.items() if current.get(k) != v}, typed, errors
 
@@ -379,7 +382,7 @@ def _start_plan(request: Request, form: Any) -> Response:
     if isinstance(page, Response):
         return page
     book, _ = _stored_book(request)
-    overrides, typed, errors = _parse_overrides(form, book.policy)
+    overrides, typed, errors = _parse_overrides(form, _effective_policy(request, book))
     if not errors:
         plan_request = PlanRequest(
             policy=PolicyOverrides.model_validate(overrides) if overrides else None,

@@ -360,6 +360,17 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
                 field="plan_id",
                 value=job_id,
             )
+        discarded = session.execute(
+            select(_AUDIT.c.actor, _AUDIT.c.at).where(
+                _AUDIT.c.plan_id == job_id, _AUDIT.c.action == "plan_discarded"
+            )
+        ).first()
+        if discarded is not None:
+            raise Conflict(
+                f"plan {job_id!r} was discarded by {discarded.actor} at {_aware(discarded.at).isoformat()}",
+                field="plan_id",
+                value=job_id,
+            )
         revision = state.revision + 1  # read now: the UPDATE below refreshes `state` in the session
         if job.source != "stored" or job.book_revision != state.revision:
             _check_not_stale(session, job)
@@ -371,6 +382,19 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
                 .where(_ACCOUNTS.c.id == bindparam("b_account"))
                 .values(current_csm=bindparam("b_to")),
                 [{"b_account": m.account, "b_to": m.to_csm} for m in moves],
+            )
+        # Accounts with no CSM yet are not moves, but the plan gives them one: apply those too.
+        planned = {a["account"]: a["csm"] for a in json.loads(job.plan).get("assignments", [])}
+        unowned = (
+            session.execute(select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.current_csm.is_(None))).scalars().all()
+        )
+        assigned = [(account, planned[account]) for account in unowned if account in planned]
+        if assigned:
+            session.execute(
+                update(_ACCOUNTS)
+                .where(_ACCOUNTS.c.id == bindparam("b_account"))
+                .values(current_csm=bindparam("b_to")),
+                [{"b_account": account, "b_to": csm} for account, csm in assigned],
             )
         session.execute(
             update(BookState)
@@ -392,6 +416,21 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
             }
             for m in moves
         ]
+        events.extend(
+            {
+                "at": now,
+                "actor": principal.name,
+                "action": "account_assigned",
+                "plan_id": job_id,
+                "account": account,
+                "from_csm": None,
+                "to_csm": csm,
+                "reason": "new account: first CSM",
+                "book_revision": revision,
+                "detail": {},
+            }
+            for account, csm in assigned
+        )
         events.append(
             {
                 "at": now,
@@ -405,6 +444,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
                 "book_revision": revision,
                 "detail": {
                     "moves": len(moves),
+                    "new_assignments": len(assigned),
                     "plan_status": job.plan_status,
                     "input_sha256": job.input_sha256,
                 },
@@ -418,6 +458,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
     return ApprovalResult(
         plan_id=job_id,
         applied_moves=len(moves),
+        applied_assignments=len(assigned),
         book_revision=revision,
         approved_by=principal.name,
         approved_at=now,

@@ -53,6 +53,24 @@ def test_a_plan_job_runs_and_approving_it_moves_the_accounts_with_an_audit_event
     assert "already approved" in again.json()["message"]
 
 
+def test_approving_a_plan_gives_accounts_without_a_csm_the_csm_the_plan_chose(api: Api) -> None:
+    book = small_book(accounts=4)
+    book["accounts"].append({"id": "new-1", "arr": 60_000, "tier": "enterprise", "region": "NA"})
+    api.put("/v1/book", json=book)
+    plan_id = _plan(api)
+    job = api.wait_for(plan_id, ("succeeded", "failed"))
+    chosen = {a["account"]: a["csm"] for a in job["plan"]["assignments"]}
+    assert "new-1" in chosen and all(m["account"] != "new-1" for m in job["plan"]["moves"])
+
+    approved = api.post(f"/v1/plans/{plan_id}/approve")
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["applied_assignments"] == 1
+    stored = {a["id"]: a["current_csm"] for a in api.get("/v1/book").json()["accounts"]}
+    assert stored["new-1"] == chosen["new-1"]
+    events = api.get("/v1/audit", params={"plan_id": plan_id, "action": "account_assigned"}).json()["items"]
+    assert [(e["account"], e["from_csm"], e["to_csm"]) for e in events] == [("new-1", None, chosen["new-1"])]
+
+
 def test_approving_a_plan_on_a_changed_book_is_409_naming_the_change_and_applies_nothing(api: Api) -> None:
     api.put("/v1/book", json=small_book())
     plan_id = _plan(api)
