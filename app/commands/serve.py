@@ -106,8 +106,9 @@ def run_demo(args: argparse.Namespace) -> int:
     print(
         f"bookplan demo: {replaced.accounts} accounts and {replaced.csms} CSMs loaded "
         f"into {settings.database_url}\n"
-        f"  URL:     {url}   (API docs: {url}/docs)\n"
+        f"  open:    {url}/login and sign in with the ops key below: the book page opens\n"
         f"  ops key: {secret}\n"
+        f"  API:     {url}/docs\n"
         f"  try:     curl -H 'Authorization: Bearer {secret}' {url}/v1/book/summary\n"
         f"           curl -X POST -H 'Authorization: Bearer {secret}' -H 'Content-Type: application/json' "
         f"-d '{{}}' {url}/v1/plans",
