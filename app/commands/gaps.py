@@ -22,6 +22,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.commands._output import write_json_text
     from solver.errors import BookError, parse_json
     from solver.gaps import gap_request_from_data, hiring_gaps
     from solver.io import load_book
@@ -44,30 +45,19 @@ def run(args: argparse.Namespace) -> int:
     except BookError as exc:
         print(f"bookplan: {exc.message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    text = json.dumps(report.to_json_dict(), indent=1)
-    if args.output:
-        try:
-            Path(args.output).write_text(text + "\n")
-        except OSError as exc:
-            print(f"bookplan: -o {args.output}: cannot write ({exc.strerror})", file=sys.stderr)
-            return EXIT_BAD_INPUT
-    else:
-        sys.stdout.write(text + "\n")
+    problem = write_json_text(json.dumps(report.to_json_dict(), indent=1), args.output)
+    if problem is not None:
+        print(f"bookplan: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not args.quiet:
         print(table(report), file=sys.stderr)
     return 0
 
 
-def _money(x: float) -> str:
-    if x >= 1_000_000:
-        return f"${x / 1_000_000:,.1f}M"
-    if x >= 1_000:
-        return f"${x / 1_000:,.0f}k"
-    return f"${x:,.0f}"
-
-
 def table(report: Any) -> str:
     """The report as an HR reader would scan it: pools, hires by quarter, managers and cost."""
+    from solver.prepare import money
+
     head = (
         "pool",
         "accounts",
@@ -89,7 +79,7 @@ def table(report: Any) -> str:
             (
                 pool,
                 f"{p.accounts:,}",
-                _money(p.arr),
+                money(p.arr),
                 f"{p.demand_hours:,.0f}",
                 f"{p.capacity_hours:,.0f}",
                 f"{p.csms:g}",
@@ -138,8 +128,8 @@ def table(report: Any) -> str:
     )
     c = report.total_cost
     lines.append(
-        f"cost of {c.hires} hires: base {_money(c.base_min)}-{_money(c.base_max)}, "
-        f"OTE {_money(c.ote_min)}-{_money(c.ote_max)} a year"
+        f"cost of {c.hires} hires: base {money(c.base_min)}-{money(c.base_max)}, "
+        f"OTE {money(c.ote_min)}-{money(c.ote_max)} a year"
     )
     fired = [t for t in report.triggers if t.fired]
     if fired and not any(p.csms for p in report.pools):

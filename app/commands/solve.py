@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 EXIT_BAD_INPUT = 2
@@ -29,6 +28,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from app.cli import STARTED
+    from app.commands._output import write_json_text
     from solver.engine import Progress, solve
     from solver.errors import BookError
     from solver.io import load_book
@@ -73,14 +73,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
     text = plan.model_dump_json(by_alias=True, indent=1)
-    if args.output:
-        try:
-            Path(args.output).write_text(text + "\n")
-        except OSError as exc:
-            print(f"bookplan: -o {args.output}: cannot write ({exc.strerror})", file=sys.stderr)
-            return EXIT_BAD_INPUT
-    else:
-        sys.stdout.write(text + "\n")
+    problem = write_json_text(text, args.output)
+    if problem is not None:
+        print(f"bookplan: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not args.quiet:
         print(summary(plan), file=sys.stderr)
     return EXIT_INFEASIBLE if plan.status == "infeasible" else 0
