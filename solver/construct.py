@@ -90,7 +90,8 @@ def construct(problem: Problem, state: State, pool: Pool, *, band: float | None,
             kept.append(u)
     _repair_caps(problem, state, pool, kept)
     free = [u for u in units if state.assign[u.index] == UNASSIGNED and u.eligible]
-    if min_cost and len(free) <= 3_000:
+    # The regret heuristic rescans every unit for every placement: affordable up to ~2e7 pair looks.
+    if min_cost and len(free) ** 2 * max(1, len(pool.csms)) <= 20_000_000:
         regret_assignment(problem, state, free)
     else:
         _place_largest_first(problem, state, free, min_cost=min_cost)
