@@ -12,7 +12,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from procrastinate import App, JobContext, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -35,11 +35,12 @@ def conninfo(database_url: str) -> str:
 
 def make_app(database_url: str, pool_size: int = 4) -> App:
     app = App(
-        connector=PsycopgConnector(
-            conninfo=conninfo(database_url), min_size=1, max_size=max(4, pool_size), open=False
-        )
+        connector=PsycopgConnector(conninfo=conninfo(database_url), min_size=1, max_size=max(4, pool_size))
     )
-    app.task(name=TASK_NAME, queue=QUEUE, pass_context=True)(solve_plan)
+    # A task that raises did not get as far as the plan row (the solve loop turns every failure into a
+    # failed plan): a database hiccup while claiming, worth one more try a little later.
+    retry = RetryStrategy(max_attempts=2, wait=5)
+    app.task(name=TASK_NAME, queue=QUEUE, pass_context=True, retry=retry)(solve_plan)
     return app
 
 

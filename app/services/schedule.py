@@ -44,9 +44,9 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def _naive_utc(value: dt.datetime) -> dt.datetime:
-    # Stored naive in UTC: SQLite keeps no offset, and the unique key must compare equal across tickers.
-    return _aware(value).astimezone(dt.UTC).replace(tzinfo=None)
+def _utc(value: dt.datetime) -> dt.datetime:
+    # Stored in UTC, to the second: the unique key must compare equal across tickers.
+    return _aware(value).astimezone(dt.UTC)
 
 
 def zone(schedule: PlanSchedule, settings: Settings) -> zoneinfo.ZoneInfo:
@@ -143,8 +143,8 @@ def write_schedule(
             setattr(schedule, field, value)
         if update_.enabled and not was_enabled:
             # Periods that passed while it was off are not caught up.
-            schedule.active_since = _naive_utc(now)
-        schedule.updated_at = _naive_utc(now)
+            schedule.active_since = _utc(now)
+        schedule.updated_at = _utc(now)
         schedule.updated_by = principal.name
         session.add(schedule)
     return read_schedule(db, settings, now)
@@ -168,7 +168,7 @@ def tick_schedule(
         if period < _aware(schedule.active_since):
             return None
         done = session.execute(
-            select(_RUNS.c.id).where(_RUNS.c.schedule_id == schedule.id, _RUNS.c.period == _naive_utc(period))
+            select(_RUNS.c.id).where(_RUNS.c.schedule_id == schedule.id, _RUNS.c.period == _utc(period))
         ).first()
         if done is not None:
             return None
@@ -176,7 +176,7 @@ def tick_schedule(
         schedule_id = schedule.id
 
     def record(session: Session, plan_id: str) -> None:
-        session.add(ScheduleRun(schedule_id=schedule_id, period=_naive_utc(period), plan_id=plan_id))
+        session.add(ScheduleRun(schedule_id=schedule_id, period=_utc(period), plan_id=plan_id))
         session.flush()  # the unique (schedule, period) key speaks here, inside the plan's transaction
 
     policy = PolicyOverrides(time_limit_seconds=time_limit) if time_limit is not None else None

@@ -47,8 +47,8 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
-def _naive(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -110,7 +110,7 @@ def create_deliveries(db: Database, settings: Settings, now: dt.datetime | None 
             .where(
                 _DELIVERIES.c.id.is_(None),
                 _JOBS.c.status.in_(("succeeded", "failed")),
-                _JOBS.c.finished_at >= _naive(now - LOOKBACK),
+                _JOBS.c.finished_at >= _utc(now - LOOKBACK),
             )
             .limit(500)
         ).all()
@@ -123,8 +123,8 @@ def create_deliveries(db: Database, settings: Settings, now: dt.datetime | None 
             "payload": json.dumps(summary(row, row.period), separators=(",", ":")),
             "status": "pending",
             "attempts": 0,
-            "next_attempt_at": _naive(now),
-            "created_at": _naive(now),
+            "next_attempt_at": _utc(now),
+            "created_at": _utc(now),
         }
         for row in rows
     ]
@@ -147,8 +147,8 @@ def deliver_due(db: Database, settings: Settings, client: httpx.Client | None = 
             select(_DELIVERIES.c.id)
             .where(
                 _DELIVERIES.c.status == "pending",
-                _DELIVERIES.c.next_attempt_at <= _naive(now),
-                (_DELIVERIES.c.locked_until.is_(None)) | (_DELIVERIES.c.locked_until < _naive(now)),
+                _DELIVERIES.c.next_attempt_at <= _utc(now),
+                (_DELIVERIES.c.locked_until.is_(None)) | (_DELIVERIES.c.locked_until < _utc(now)),
             )
             .order_by(_DELIVERIES.c.next_attempt_at)
             .limit(100)
@@ -175,9 +175,9 @@ def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id
             .where(
                 _DELIVERIES.c.id == delivery_id,
                 _DELIVERIES.c.status == "pending",
-                (_DELIVERIES.c.locked_until.is_(None)) | (_DELIVERIES.c.locked_until < _naive(now)),
+                (_DELIVERIES.c.locked_until.is_(None)) | (_DELIVERIES.c.locked_until < _utc(now)),
             )
-            .values(locked_until=_naive(now + lease))
+            .values(locked_until=_utc(now + lease))
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
             return 0
@@ -201,13 +201,13 @@ def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id
     attempts = row.attempts + 1
     done = utcnow()
     if error is None:
-        values: dict[str, Any] = {"status": "delivered", "delivered_at": _naive(done), "last_error": None}
+        values: dict[str, Any] = {"status": "delivered", "delivered_at": _utc(done), "last_error": None}
     elif attempts >= settings.webhook_max_attempts:
         values = {"status": "failed", "last_error": error}
         log.warning("webhook for delivery %s given up after %d attempts: %s", delivery_id, attempts, error)
     else:
         backoff = settings.webhook_backoff_seconds * 2 ** (attempts - 1)
-        values = {"last_error": error, "next_attempt_at": _naive(done + dt.timedelta(seconds=backoff))}
+        values = {"last_error": error, "next_attempt_at": _utc(done + dt.timedelta(seconds=backoff))}
     with db.writing() as session:
         session.execute(
             update(_DELIVERIES)

@@ -38,6 +38,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/hiring-gaps"): {"ops", "hr"},
     ("POST", "/v1/hiring-gaps"): {"ops", "hr"},
     ("GET", "/v1/audit"): {"ops"},
+    ("GET", "/v1/schedule"): {"ops"},
+    ("PUT", "/v1/schedule"): {"ops"},
 }
 PUBLIC = {("GET", "/healthz"), ("GET", "/readyz")}
 

@@ -112,6 +112,8 @@ def test_a_plan_started_in_the_browser_matches_the_api_and_its_approval_changes_
     assert job["status"] == "succeeded"
     api_moves = {(m["account"], m["from"] or "", m["to"]) for m in job["plan"]["moves"]}
     assert api_moves, "the demo book should need moves"
+    unowned = {a["id"] for a in ops_api.get("/v1/book").json()["accounts"] if a.get("current_csm") is None}
+    first_csms = {a["account"]: a["csm"] for a in job["plan"]["assignments"] if a["account"] in unowned}
     rows = tab.page.locator("#moves-table tbody tr[data-account]")
     shown = {
         (
@@ -145,6 +147,7 @@ def test_a_plan_started_in_the_browser_matches_the_api_and_its_approval_changes_
     book = Book.model_validate(ops_api.get("/v1/book").json())
     stored = {a.id: a.current_csm for a in book.accounts}
     assert all(stored[account] == to for account, _from, to in api_moves)
+    assert all(stored[account] == csm for account, csm in first_csms.items())
     expected = dict.fromkeys(active_csm_ids(ops_api), 0.0)
     for a in book.accounts:
         if a.current_csm in expected:
@@ -158,7 +161,10 @@ def test_a_plan_started_in_the_browser_matches_the_api_and_its_approval_changes_
     tab.shoot("book-after-approval")
 
     tab.goto(f"/audit?plan_id={plan_id}")
-    expect(tab.page.locator("#audit caption")).to_contain_text(f"{len(api_moves) + 1} events")
+    # One event per move, one per new account's first CSM, and the approval itself.
+    expect(tab.page.locator("#audit caption")).to_contain_text(
+        f"{len(api_moves) + len(first_csms) + 1} events"
+    )
     tab.shoot("audit")
 
 
