@@ -239,7 +239,10 @@ def _neighbourhood_search(
     rng = random.Random(params.seed * 1_000_003 + pool.index * 101 + seed)
     csms = sorted({c for opts in gap.options for c in opts})
     per_csm = max(1.0, len(gap.units) / max(1, len(csms)))
-    size = max(2, min(len(csms), round(math.sqrt(NEIGHBOURHOOD_VARIABLES / per_csm))))
+    # At least two CSMs make a neighbourhood, and never more than the pool has.
+    size = min(len(csms), max(2, round(math.sqrt(NEIGHBOURHOOD_VARIABLES / per_csm))))
+    if size < 2:
+        return 0
     steps_allowed = max(1, int(planned / DETERMINISTIC_STEP_SECONDS)) if params.deterministic else 1_000_000
     step_time = max(0.05, min(DETERMINISTIC_STEP_TIME, planned / steps_allowed))
     steps = 0

@@ -147,6 +147,7 @@ def optimize(
     time_limit: float,
     params: Params,
     level_floor: float | None = None,
+    level_share: float = 0.6,
 ) -> SubResult:
     """Re-plan `unit_ids` over `csms` (everything else stays as `state` has it) and write the result back."""
     result = SubResult()
@@ -206,9 +207,19 @@ def optimize(
             members,
         )
         twins.setdefault(key, []).append(c)
+    # Ordering helps CP-SAT find perfect splits and hurts it proving none exists: it is switched by one
+    # literal (on for the objective phases, tried off first in the decision loop).
+    symmetry_on = model.new_bool_var("symmetry_on")
     for group in twins.values():
         for a, b in itertools.pairwise(group):
-            model.add(load[a] >= load[b])
+            model.add(load[a] >= load[b]).only_enforce_if(symmetry_on)
+
+    def set_symmetry(on: bool) -> None:
+        proto = model.proto.variables[symmetry_on.index]
+        proto.domain.clear()
+        proto.domain.extend([int(on), int(on)])
+
+    set_symmetry(True)
     served = sum(cl.size * y[k, c] for (k, c) in y for cl in [classes[k]])
     moved = {(k, c): _moved(problem, classes[k], c) for (k, c) in y}
     moves = sum(moved[k, c][0] * v for (k, c), v in y.items())
@@ -322,6 +333,17 @@ def optimize(
         freeze(served, float(evaluate("served")), maximize=True)
     elif not min_cost:
         freeze(served, float(max_served), maximize=True)
+    if not min_cost and evaluate("served") == max_served:
+        # Everyone is served: say so class by class, and (hours not depending on the CSM) say that the
+        # total load is a constant. Both are implied, but stated they let CP-SAT prove in milliseconds
+        # what it otherwise cannot, e.g. that no perfect split of a pool's accounts exists.
+        for k, cl in enumerate(classes):
+            model.add(sum(y[k, c] for c in cl.csms) == len(cl.units))
+        if all(len(set(cl.hours.values())) <= 1 for cl in classes):
+            total = sum(state.load[c] for c in csms) + sum(
+                next(iter(cl.hours.values())) * len(cl.units) for cl in classes if cl.hours
+            )
+            model.add(sum(load[c] for c in csms) == total)
 
     cap_csms = [c for c in csms if problem.csms[c].capacity > 0]
     if band is not None and not min_cost and cap_csms:
@@ -376,7 +398,7 @@ def optimize(
                 # A proven lower bound (engine.pool_level_bound) lets CP-SAT stop as soon as it reaches it.
                 model.add(top >= min(start, math.ceil(level_floor * cap - 1e-6)))
             extra_hints.append((top, lambda loads: max(loads[c] for c in cap_csms)))
-            ok, bound = run(top, 0.6)
+            ok, bound = run(top, level_share)
             if bound is not None:
                 result.level_bound = math.ceil(bound - 1e-9) / cap
         else:
@@ -391,12 +413,19 @@ def optimize(
             if level_floor is not None:
                 model.add(top >= min(top_of(hint_loads()), math.floor(level_floor * UTIL_SCALE)))
             extra_hints.append((top, top_of))
-            ok, bound = run(top, 0.6)
+            ok, bound = run(top, level_share)
             if bound is not None:
                 # No plan reaches bound - 1 in UTIL_SCALE units, so the optimum is above that.
                 result.level_bound = max(0.0, (math.ceil(bound - 1e-9) - 1) / UTIL_SCALE)
         # Decision loop: is there a plan with every CSM strictly below the incumbent's largest utilization
         # (exact, by integer cross-multiplication)? Yes improves the plan; no proves it optimal.
+        granule = 0
+        for c in cap_csms:
+            granule = math.gcd(granule, state.load[c])
+        for cl in classes:
+            for h in cl.hours.values():
+                granule = math.gcd(granule, h)
+        granule = max(1, granule)
         top_proto = model.proto.variables[top.index]
         top_proto.domain.clear()
         top_proto.domain.extend([0, UTIL_SCALE if len(caps) > 1 else max(caps)])
@@ -409,12 +438,18 @@ def optimize(
                 result.level_bound = num / den
                 break
             for c in cap_csms:
-                # load_c / cap_c < num / den  <=>  load_c <= floor((num * cap_c - 1) / den)
+                # load_c / cap_c < num / den  <=>  load_c <= floor((num * cap_c - 1) / den), and every load
+                # is a multiple of the hours' GCD: saying so lets CP-SAT see when the limits leave no slack.
                 limit = max(0, (num * problem.csms[c].capacity - 1) // den) if num > 0 else 0
+                limit = limit // granule * granule
                 proto = model.proto.variables[limits[c].index]
                 proto.domain.clear()
                 proto.domain.extend([0, limit])
-            proven_none, _ = run(None, 1.0)
+            set_symmetry(False)
+            proven_none, _ = run(None, 0.5)
+            if not proven_none and hint_loads() == loads_now:
+                set_symmetry(True)  # no answer in time: try the form that finds perfect splits
+                proven_none, _ = run(None, 1.0)
             if proven_none:
                 ok = True
                 result.level_bound = num / den
