@@ -33,6 +33,20 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> Any:
         raise SystemExit(fail(f"{variable}: {error['msg']} (got {error.get('input')!r})", 2)) from None
 
 
+def open_migrated_database(args: argparse.Namespace) -> Any:
+    """The database the command line names, for verbs that read or edit it: one not migrated to the
+    current schema exits 1 saying so (run `bookplan migrate`), rather than failing later on a table."""
+    from app.core.db import Database, DatabaseNotMigrated, check_migrated
+
+    db = Database(settings_from(args).database_url)
+    try:
+        check_migrated(db.engine)
+    except DatabaseNotMigrated as exc:
+        db.dispose()
+        raise SystemExit(fail(str(exc))) from None
+    return db
+
+
 def fail(message: str, code: int = 1) -> int:
     print(f"bookplan: {message}", file=sys.stderr)
     return code

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.commands._service import add_database_argument, fail, settings_from
+from app.commands._service import add_database_argument, fail, open_migrated_database
 
 
 def register(sub: Any) -> None:
@@ -30,18 +30,6 @@ def register(sub: Any) -> None:
     exp.set_defaults(run=run_export)
 
 
-def _open(args: argparse.Namespace) -> Any:
-    from app.core.db import Database, DatabaseNotMigrated, check_migrated
-
-    db = Database(settings_from(args).database_url)
-    try:
-        check_migrated(db.engine)
-    except DatabaseNotMigrated as exc:
-        db.dispose()
-        raise SystemExit(fail(str(exc))) from None
-    return db
-
-
 def run_import(args: argparse.Namespace) -> int:
     from app.errors import BookError
     from app.services import book as book_service
@@ -49,7 +37,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     kind = args.kind or ("accounts" if path.suffix.lower() == ".csv" else "book")
-    db = _open(args)
+    db = open_migrated_database(args)
     try:
         with db.write_session() as session:
             if kind == "book":
@@ -75,7 +63,7 @@ def run_export(args: argparse.Namespace) -> int:
     from app.services import book as book_service
     from app.services import csv_io
 
-    db = _open(args)
+    db = open_migrated_database(args)
     try:
         with db.session() as session:
             book, _revision = book_service.load_book(session)

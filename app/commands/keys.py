@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from app.commands._service import add_database_argument, fail, settings_from
+from app.commands._service import add_database_argument, fail, open_migrated_database
 
 
 def register(sub: Any) -> None:
@@ -34,22 +34,10 @@ def register(sub: Any) -> None:
     revoke.set_defaults(run=run_revoke)
 
 
-def _db(args: argparse.Namespace) -> Any:
-    from app.core.db import Database, DatabaseNotMigrated, check_migrated
-
-    db = Database(settings_from(args).database_url)
-    try:
-        check_migrated(db.engine)
-    except DatabaseNotMigrated as exc:
-        db.dispose()
-        raise SystemExit(fail(str(exc))) from None
-    return db
-
-
 def run_create(args: argparse.Namespace) -> int:
     from app.services.keys import create_key
 
-    db = _db(args)
+    db = open_migrated_database(args)
     try:
         with db.session() as session:
             key, secret = create_key(session, args.scope, args.name)
@@ -66,7 +54,7 @@ def run_create(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from app.services.keys import list_keys
 
-    db = _db(args)
+    db = open_migrated_database(args)
     try:
         with db.session() as session:
             keys = list_keys(session)
@@ -82,7 +70,7 @@ def run_revoke(args: argparse.Namespace) -> int:
     from app.errors import NotFound
     from app.services.keys import revoke_key
 
-    db = _db(args)
+    db = open_migrated_database(args)
     try:
         with db.session() as session:
             key = revoke_key(session, args.key)

@@ -173,6 +173,15 @@ def _error_page(
     )
 
 
+def _not_found(request: Request, page: PageSession, message: str) -> HTMLResponse:
+    return render(
+        request,
+        "forbidden.html",
+        {"session": page, "title": "Not found", "message": message},
+        status_code=404,
+    )
+
+
 # ---------------------------------------------------------------- sign-in
 
 
@@ -274,12 +283,7 @@ def csm_page(request: Request, csm_id: str) -> Response:
     book, _revision = _stored_book(request)
     found = [c for c in views.csm_views(book) if c.id == csm_id]
     if not found:
-        return render(
-            request,
-            "forbidden.html",
-            {"session": page, "message": f"No CSM {csm_id!r} in the book.", "title": "Not found"},
-            status_code=404,
-        )
+        return _not_found(request, page, f"No CSM {csm_id!r} in the book.")
     csm = found[0]
     accounts = views.account_views(book, csm_id)
     return render(
@@ -416,6 +420,14 @@ def _job(request: Request, plan_id: str) -> tuple[dict[str, Any], PlanJob] | Non
     return data, row
 
 
+def _plan_or_not_found(
+    request: Request, page: PageSession, plan_id: str
+) -> tuple[dict[str, Any], PlanJob] | HTMLResponse:
+    """`_job`, or the 404 page every plan page shows for an unknown plan id."""
+    found = _job(request, plan_id)
+    return _not_found(request, page, f"No plan {plan_id!r}.") if found is None else found
+
+
 def _discarded(request: Request, plan_id: str) -> AuditEvent | None:
     with _db(request).session() as session:
         event = session.execute(
@@ -426,6 +438,12 @@ def _discarded(request: Request, plan_id: str) -> AuditEvent | None:
         if event is not None:
             session.expunge(event)
     return event
+
+
+def _awaiting_decision(request: Request, data: dict[str, Any], row: PlanJob) -> bool:
+    """A finished plan nobody has approved or discarded yet. The confirm page offers to discard exactly
+    these (besides running ones), so it and the discard itself must agree on the rule."""
+    return data["status"] == "succeeded" and row.approved_at is None and _discarded(request, row.id) is None
 
 
 def _staleness(request: Request, row: PlanJob) -> str | None:
@@ -522,14 +540,9 @@ def plan_page(
     page = guard(request, PLAN_READERS, "plans")
     if isinstance(page, Response):
         return page
-    found = _job(request, plan_id)
-    if found is None:
-        return render(
-            request,
-            "forbidden.html",
-            {"session": page, "title": "Not found", "message": f"No plan {plan_id!r}."},
-            status_code=404,
-        )
+    found = _plan_or_not_found(request, page, plan_id)
+    if isinstance(found, Response):
+        return found
     data, row = found
     context: dict[str, Any] = {
         "session": page,
@@ -571,22 +584,15 @@ def confirm_page(request: Request, plan_id: str, action: str) -> Response:
     page = guard(request, OPS, f"to {action} a plan")
     if isinstance(page, Response):
         return page
-    found = _job(request, plan_id)
-    if found is None:
-        return render(
-            request,
-            "forbidden.html",
-            {"session": page, "title": "Not found", "message": f"No plan {plan_id!r}."},
-            status_code=404,
-        )
+    found = _plan_or_not_found(request, page, plan_id)
+    if isinstance(found, Response):
+        return found
     data, row = found
     blocker = _blocker(request, data, row)
     if action == "approve" and data["status"] != "succeeded":
         blocker = blocker or f"The plan is {data['status']}: only a finished plan can be approved."
     moves = len((data.get("plan") or {}).get("moves", []))
-    can_discard = data["status"] in ACTIVE or (
-        data["status"] == "succeeded" and row.approved_at is None and _discarded(request, plan_id) is None
-    )
+    can_discard = data["status"] in ACTIVE or _awaiting_decision(request, data, row)
     return render(
         request,
         "confirm.html",
@@ -613,14 +619,9 @@ def _approve(request: Request, form: Any, plan_id: str) -> Response:
     if isinstance(page, Response):
         return page
     note = _text(form, "note")
-    found = _job(request, plan_id)
-    if found is None:
-        return render(
-            request,
-            "forbidden.html",
-            {"session": page, "title": "Not found", "message": f"No plan {plan_id!r}."},
-            status_code=404,
-        )
+    found = _plan_or_not_found(request, page, plan_id)
+    if isinstance(found, Response):
+        return found
     data, row = found
     blocker = _blocker(request, data, row)
     errors = {"note": f"At most 1,000 characters (this one has {len(note):,})."} if len(note) > 1000 else {}
@@ -657,22 +658,15 @@ def _discard(request: Request, form: Any, plan_id: str) -> Response:
     page = guard_post(request, form, OPS, "discarding a plan")
     if isinstance(page, Response):
         return page
-    found = _job(request, plan_id)
-    if found is None:
-        return render(
-            request,
-            "forbidden.html",
-            {"session": page, "title": "Not found", "message": f"No plan {plan_id!r}."},
-            status_code=404,
-        )
+    found = _plan_or_not_found(request, page, plan_id)
+    if isinstance(found, Response):
+        return found
     data, row = found
     db = _db(request)
     try:
         if data["status"] in ACTIVE:
             plan_service.cancel_plan_job(db, request.app.state.runner, plan_id, page.principal)
-        elif (
-            data["status"] == "succeeded" and row.approved_at is None and _discarded(request, plan_id) is None
-        ):
+        elif _awaiting_decision(request, data, row):
             # A finished plan has nothing to stop: discarding it records the decision, and the pages stop
             # offering it for approval.
             with db.writing() as session:
