@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY_SOURCES := app solver tests bench
 
-.PHONY: demo test lint typecheck pytest bench sync solve-demo openapi clean
+.PHONY: demo test lint typecheck pytest bench sync solve-demo openapi fixtures clean
 
 $(UV):
 	python3 -m venv .tools
@@ -34,6 +34,9 @@ test: lint typecheck pytest
 
 bench: sync
 	$(UV) run python -m bench.run $(BENCH_ARGS)
+
+fixtures: sync
+	$(UV) run python -m bench.make_fixtures
 
 openapi: sync
 	$(UV) run bookplan openapi -o openapi/openapi.json

@@ -61,6 +61,8 @@ def describe_validation_error(exc: ValidationError) -> str:
 def parse_json(text: str | bytes, what: str = "book") -> Any:
     try:
         return json.loads(text)
+    except RecursionError:
+        raise BookError(f"{what}: not valid JSON (nested too deeply)", field=what) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         detail = (
             f"line {exc.lineno} column {exc.colno}: {exc.msg}"

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 Tier = Literal["strategic", "enterprise", "mid_market", "smb", "tech_touch"]
 TIERS: tuple[Tier, ...] = ("strategic", "enterprise", "mid_market", "smb", "tech_touch")
@@ -31,8 +31,17 @@ Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 # Upper limits keep every figure far inside what the engine's integer scaling can hold.
 MAX_MONEY = 1e12  # a trillion: no account or ARR cap is larger
 MAX_HOURS = 1e6  # no account needs, and no CSM gives, a million hours a year
-Money = Annotated[float, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
-Hours = Annotated[float, Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)]
+
+
+def _not_a_boolean(value: object) -> object:
+    # JSON true/false would otherwise pass as 1/0: an amount of money or hours is never a yes/no.
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+Money = Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
+Hours = Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
