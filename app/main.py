@@ -39,7 +39,7 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def _default_runner(db: Database, settings: Settings) -> JobRunner:
-    """`bookplan worker` processes on PostgreSQL when `BOOKPLAN_RUNNER=procrastinate`, else the service's
+    """`bookplan worker` processes on PostgreSQL (unless `BOOKPLAN_RUNNER=inprocess`), else the service's
     own threads."""
     if settings.uses_workers:
         from app.runner.distributed import DistributedRunner

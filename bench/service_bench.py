@@ -252,6 +252,8 @@ def run_backend(
         env = {
             **os.environ,
             "BOOKPLAN_CP_SAT_WORKERS": "1",
+            # The service solves its own job here (no workers), on PostgreSQL too.
+            "BOOKPLAN_RUNNER": "inprocess",
             # Long enough that the job is still solving while the load runs.
             "BOOKPLAN_SOLVE_TIME_LIMIT_SECONDS": str(int(seconds * 3 + 120)),
             "BOOKPLAN_MAX_BODY_BYTES": str(100 * 1024 * 1024),

@@ -46,9 +46,9 @@ class Settings(BaseSettings):
     auto_create_default_database: bool = True
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=600)
     # Distributed plan jobs (app/runner/distributed.py, docs/scaling-out.md): "procrastinate" defers each job
-    # to `bookplan worker` processes through PostgreSQL; "inprocess" solves in the service (the default,
-    # and the only choice on SQLite).
-    runner: Literal["inprocess", "procrastinate"] = "inprocess"
+    # to `bookplan worker` processes through PostgreSQL; "inprocess" solves in the service (the only choice
+    # on SQLite); "auto" (the default) is procrastinate on PostgreSQL and inprocess on SQLite.
+    runner: Literal["auto", "inprocess", "procrastinate"] = "auto"
     # Concurrent solves per worker; None: os.cpu_count() // cp_sat_workers (at least 1).
     worker_concurrency: int | None = Field(default=None, ge=1, le=256)
     # A worker whose heartbeat is older than this is presumed dead: its job is retried elsewhere.
@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     @property
     def uses_workers(self) -> bool:
         """Plan jobs go to `bookplan worker` processes (PostgreSQL only) instead of the service's threads."""
-        return self.runner == "procrastinate" and not self.is_sqlite
+        return self.runner in ("auto", "procrastinate") and not self.is_sqlite
 
     def effective_worker_concurrency(self) -> int:
         if self.worker_concurrency is not None:

@@ -100,6 +100,8 @@ def service_settings(database_url: str, **overrides: Any) -> Settings:
         "runner_poll_seconds": 0.2,
         "api_key_cache_seconds": 0,
         "cp_sat_workers": 1,
+        # These tests exercise the embedded runner on both databases; tests/workers covers the workers.
+        "runner": "inprocess",
         **overrides,
     }
     return Settings(**values)
