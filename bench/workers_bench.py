@@ -38,6 +38,9 @@ WORKER_ENV = {
     "BOOKPLAN_WORKER_STALL_SECONDS": "10",
     "BOOKPLAN_TICK_SECONDS": "2",
     "BOOKPLAN_SOLVE_TIME_LIMIT_SECONDS": "30",
+    # As measured in bench/README.md: solves started by the fork server (workers default to spawn, which
+    # adds 1.5-3 s of interpreter start to every job and would dominate 1,000-account solves).
+    "BOOKPLAN_CHILD_START_METHOD": "forkserver",
 }
 
 

@@ -79,7 +79,10 @@ async def serve_worker(db: Any, settings: Any, concurrency: int) -> None:
     from app.runner.queue import QUEUE, WorkerState, make_app, set_worker_state
     from app.services.schedule import maintenance
 
-    use_start_method(settings.child_start_method, settings.child_nice)
+    # A worker is a threaded process: its solves start by spawn (a fresh interpreter), never by fork,
+    # unless BOOKPLAN_CHILD_START_METHOD asks for the fork server (children in milliseconds, not seconds).
+    method = settings.child_start_method if "child_start_method" in settings.model_fields_set else "spawn"
+    use_start_method(method, settings.child_nice)
     set_worker_state(WorkerState(db=db, settings=settings))
     app = make_app(settings.database_url, pool_size=concurrency + 3)
     runner = DistributedRunner(db, settings)

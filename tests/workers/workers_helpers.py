@@ -61,6 +61,9 @@ class Workers:
             "DATABASE_URL": self.url,
             "BOOKPLAN_TEST_RUN_LOG": str(self.run_log),
             "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
+            # Workers spawn their solves by default; these tests use the fork server for speed, and the
+            # SIGKILL test asks for spawn explicitly, so both start methods are exercised.
+            "BOOKPLAN_CHILD_START_METHOD": "forkserver",
             **env,
         }
         proc = subprocess.Popen(
