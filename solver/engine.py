@@ -17,7 +17,15 @@ from dataclasses import dataclass
 import ortools
 
 from solver import policy as rules
-from solver.construct import UNASSIGNED, State, construct, home_csm, level_by_local_search, pool_mean
+from solver.construct import (
+    UNASSIGNED,
+    State,
+    construct,
+    home_csm,
+    level_by_local_search,
+    pool_mean,
+    split_pairs_exactly,
+)
 from solver.model import Params, SubResult, optimize
 from solver.prepare import HOURS_SCALE, Pool, Problem, Unit, build_problem, hours_text, money
 from solver.schema import (
@@ -162,6 +170,23 @@ def solve(
             again, method = _improve_pool(
                 problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
             )
+        elif _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
+            # The whole pool again, from the plan it has: the level phase starts at the incumbent and the
+            # decision loop gets the time the first pass could not give it to prove (or improve) it.
+            again = optimize(
+                problem,
+                state,
+                pool.csms,
+                pool.units,
+                min_cost=False,
+                band=(pool_mean(problem, state, pool), band) if band is not None else None,
+                max_moves=_moves_budget(problem, state, pool),
+                time_limit=budget,
+                params=params,
+                level_floor=pool_level_bound(problem, state, pool),
+                level_share=0.3,
+            )
+            method = "cp-sat (whole pool, " + "+".join(again.phases or ["hint"]) + ")"
         else:
             mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
             again = large_neighbourhood_search(
@@ -227,6 +252,15 @@ def _improve_pool(
         # Large pools are where CP-SAT cannot prove much; there the local search earns more of the time.
         share = 0.3 if len(pool.csms) <= 40 else 0.6
         level_by_local_search(problem, state, pool, deadline=start + budget * share, max_steps=steps)
+        split_pairs_exactly(
+            problem,
+            state,
+            pool,
+            deadline=None if params.deterministic else start + budget * share,
+            max_splits=2_000 if params.deterministic else 100_000,
+            seed=params.seed + pool.index,
+            floor=pool_level_bound(problem, state, pool) or 0.0,
+        )
         budget = max(0.05, budget - (time.monotonic() - start))
     if min_cost:
         from solver.mincost import plan_min_cost_pool
@@ -652,7 +686,11 @@ def _assemble(
                 capacity_hours=round(cap_hours, 2),
                 mean_utilization=round(demand / cap_hours, 4) if cap_hours else 0.0,
                 max_utilization=round(level, 4),
-                max_utilization_bound=math.floor(bound * 10_000) / 10_000,
+                # A bound that meets the level is shown as the level itself (flooring it would show a
+                # gap of 0.0001 that is only rounding).
+                max_utilization_bound=round(level, 4)
+                if bound >= level - 1e-12
+                else math.floor(bound * 10_000) / 10_000,
                 status="optimal" if optimal else "feasible",
                 moves=_count_moves_pool(problem, state, pool),
                 moves_bound=res.moves_bound,
@@ -661,6 +699,12 @@ def _assemble(
         )
     max_util = max((ld.utilization for ld in loads if ld.capacity_hours > 0), default=0.0) if loads else None
     bound_out = math.floor(overall_bound * 10_000) / 10_000 if loads else None
+    true_max = max(
+        (state.utilization(info.index) for info in problem.csms if not info.left and info.capacity > 0),
+        default=0.0,
+    )
+    if max_util is not None and overall_bound >= true_max - 1e-12:
+        bound_out = max_util  # the bound meets the largest utilization: no gap, rounding aside
     if max_util is not None and bound_out is not None:
         bound_out = min(bound_out, max_util)
     status: PlanStatus = "optimal" if all_optimal else "feasible"

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from ortools.sat.python import cp_model
 
@@ -306,6 +307,7 @@ def optimize(
         return 0
 
     max_served = sum(cl.size * len(cl.units) for cl in classes)
+    fixed_total: int | None = None  # the pool's total load, when serving everyone makes it a constant
     if min_cost:
         # One weighted objective (every account served outweighs any cost) suits tight generalized
         # assignment far better than two phases; CP-SAT's full LP relaxation is what bounds the cost.
@@ -340,10 +342,10 @@ def optimize(
         for k, cl in enumerate(classes):
             model.add(sum(y[k, c] for c in cl.csms) == len(cl.units))
         if all(len(set(cl.hours.values())) <= 1 for cl in classes):
-            total = sum(state.load[c] for c in csms) + sum(
+            fixed_total = sum(state.load[c] for c in csms) + sum(
                 next(iter(cl.hours.values())) * len(cl.units) for cl in classes if cl.hours
             )
-            model.add(sum(load[c] for c in csms) == total)
+            model.add(sum(load[c] for c in csms) == fixed_total)
 
     cap_csms = [c for c in csms if problem.csms[c].capacity > 0]
     if band is not None and not min_cost and cap_csms:
@@ -380,11 +382,32 @@ def optimize(
     if min_cost:
         pass  # solved above, together with serving
     elif cap_csms:
-        # Per-CSM load limits, loose for now; the decision loop below tightens them.
+        # Per-CSM load windows, loose for now; the decision loop below narrows them.
         limits = {c: model.new_int_var(0, problem.csms[c].capacity, f"limit{c}") for c in cap_csms}
         for c in cap_csms:
-            model.add(load[c] <= limits[c])
+            model.add(load[c] == limits[c])
             extra_hints.append((limits[c], functools.partial(_capped, c=c, cap=problem.csms[c].capacity)))
+        # A CSM without capacity keeps exactly what is frozen on them; the others share the rest.
+        shared_total = (
+            None if fixed_total is None else fixed_total - sum(state.load[c] for c in csms if c not in limits)
+        )
+        granule = 0
+        for c in cap_csms:
+            granule = math.gcd(granule, state.load[c])
+        for cl in classes:
+            for h in cl.hours.values():
+                granule = math.gcd(granule, h)
+        granule = max(1, granule)
+        # A plan within a few load steps of the proven lower bound goes straight to the decision loop below:
+        # its narrow windows settle such plans in milliseconds where the objective form can take seconds.
+        loads_start = hint_loads()
+        worst_start = max(cap_csms, key=lambda c: loads_start[c] / problem.csms[c].capacity)
+        near_floor = (
+            level_floor is not None
+            and loads_start[worst_start] - math.floor(level_floor * problem.csms[worst_start].capacity + 1e-6)
+            <= 3 * granule
+        )
+        ok, bound = False, None
         caps = {problem.csms[c].capacity for c in cap_csms}
         if len(caps) == 1:
             # Equal capacities: minimise the largest load itself, exactly.
@@ -392,19 +415,31 @@ def optimize(
             top = model.new_int_var(0, cap, "max_load")
             for c in cap_csms:
                 model.add(load[c] <= top)
+                if shared_total is not None:
+                    # The others hold at most top each, so this CSM holds the rest. Implied, but stated it
+                    # lets CP-SAT rule out near-perfect splits without enumerating them.
+                    model.add((len(cap_csms) - 1) * top + _expr(load[c]) >= shared_total)
             start = max(hint_loads()[c] for c in cap_csms)
             model.add(top <= start)
             if level_floor is not None:
                 # A proven lower bound (engine.pool_level_bound) lets CP-SAT stop as soon as it reaches it.
                 model.add(top >= min(start, math.ceil(level_floor * cap - 1e-6)))
             extra_hints.append((top, lambda loads: max(loads[c] for c in cap_csms)))
-            ok, bound = run(top, level_share)
+            if not near_floor:
+                ok, bound = run(top, level_share)
             if bound is not None:
                 result.level_bound = math.ceil(bound - 1e-9) / cap
         else:
             top = model.new_int_var(0, UTIL_SCALE, "max_util")
+            cap_sum = sum(problem.csms[c].capacity for c in cap_csms)
             for c in cap_csms:
-                model.add(load[c] * UTIL_SCALE <= top * problem.csms[c].capacity)
+                cap_c = problem.csms[c].capacity
+                model.add(load[c] * UTIL_SCALE <= top * cap_c)
+                if shared_total is not None:
+                    # As above: the others hold at most top x their capacity.
+                    model.add(
+                        top * (cap_sum - cap_c) + UTIL_SCALE * _expr(load[c]) >= shared_total * UTIL_SCALE
+                    )
 
             def top_of(loads: dict[int, int]) -> int:
                 return max(math.ceil(loads[c] * UTIL_SCALE / problem.csms[c].capacity) for c in cap_csms)
@@ -413,49 +448,92 @@ def optimize(
             if level_floor is not None:
                 model.add(top >= min(top_of(hint_loads()), math.floor(level_floor * UTIL_SCALE)))
             extra_hints.append((top, top_of))
-            ok, bound = run(top, level_share)
+            if not near_floor:
+                ok, bound = run(top, level_share)
             if bound is not None:
                 # No plan reaches bound - 1 in UTIL_SCALE units, so the optimum is above that.
                 result.level_bound = max(0.0, (math.ceil(bound - 1e-9) - 1) / UTIL_SCALE)
-        # Decision loop: is there a plan with every CSM strictly below the incumbent's largest utilization
-        # (exact, by integer cross-multiplication)? Yes improves the plan; no proves it optimal.
-        granule = 0
-        for c in cap_csms:
-            granule = math.gcd(granule, state.load[c])
-        for cl in classes:
-            for h in cl.hours.values():
-                granule = math.gcd(granule, h)
-        granule = max(1, granule)
+        # Decision loop, exact by integer cross-multiplication. Two questions, each with every CSM's load
+        # limited: at the lower bound ("is there a plan with no CSM above the bound?": yes is optimal, no
+        # raises the bound by one step) and just below the incumbent ("is there a plan with every CSM
+        # strictly below the largest utilization?": yes improves the plan, no proves it optimal).
+        reachable = _ReachableLoads(state, classes, granule)
         top_proto = model.proto.variables[top.index]
         top_proto.domain.clear()
         top_proto.domain.extend([0, UTIL_SCALE if len(caps) > 1 else max(caps)])
+
+        def decide(upper: dict[int, int], share: float, *, both_forms: bool) -> str:
+            """Is there a plan with load_c <= upper[c] for every CSM? "found" (the hint is now one),
+            "none" (proven impossible) or "unknown" (no answer in time)."""
+            # Every load is a multiple of the hours' GCD; with everyone served, what the others can hold
+            # sets a floor under each load; and a load must be a sum the CSM's eligible accounts can make.
+            # Said as the domain of each load, this lets CP-SAT see at once when the limits leave no room.
+            room = sum(upper.values())
+            windows = {
+                c: reachable.window(
+                    c, 0 if shared_total is None else shared_total - (room - upper[c]), upper[c]
+                )
+                for c in cap_csms
+            }
+            if any(not w for w in windows.values()):
+                return "none"  # some CSM's load has no possible value: proven without a search
+            for c in cap_csms:
+                proto = model.proto.variables[limits[c].index]
+                proto.domain.clear()
+                proto.domain.extend(windows[c])
+            before = hint_loads()
+            set_symmetry(False)
+            proven_none, _ = run(None, share)
+            if not proven_none and both_forms and hint_loads() == before:
+                set_symmetry(True)  # no answer in time: try the form that finds perfect splits
+                proven_none, _ = run(None, 1.0)
+            if proven_none:
+                return "none"
+            return "unknown" if hint_loads() == before else "found"
+
+        # The best proven lower bound, exactly: a fraction num / den of some CSM's capacity.
+        floor_candidates = [result.level_bound, level_floor]
+        lower = max((b for b in floor_candidates if b is not None), default=0.0)
+        ascend = True
         while not ok and time.monotonic() < deadline - 0.05:
             loads_now = hint_loads()
             worst = max(cap_csms, key=lambda c: loads_now[c] / problem.csms[c].capacity)
             num, den = loads_now[worst], problem.csms[worst].capacity
-            if level_floor is not None and num / den <= level_floor + 1e-12:
+            if num <= math.floor(lower * den + 1e-6):
                 ok = True  # the plan meets a proven lower bound
                 result.level_bound = num / den
                 break
-            for c in cap_csms:
-                # load_c / cap_c < num / den  <=>  load_c <= floor((num * cap_c - 1) / den), and every load
-                # is a multiple of the hours' GCD: saying so lets CP-SAT see when the limits leave no slack.
-                limit = max(0, (num * problem.csms[c].capacity - 1) // den) if num > 0 else 0
-                limit = limit // granule * granule
-                proto = model.proto.variables[limits[c].index]
-                proto.domain.clear()
-                proto.domain.extend([0, limit])
-            set_symmetry(False)
-            proven_none, _ = run(None, 0.5)
-            if not proven_none and hint_loads() == loads_now:
-                set_symmetry(True)  # no answer in time: try the form that finds perfect splits
-                proven_none, _ = run(None, 1.0)
-            if proven_none:
+            # load_c / cap_c < num / den  <=>  load_c <= floor((num * cap_c - 1) / den)
+            below = {
+                c: (max(0, (num * problem.csms[c].capacity - 1) // den) if num > 0 else 0)
+                // granule
+                * granule
+                for c in cap_csms
+            }
+            if ascend:
+                at_bound = {
+                    c: min(below[c], math.floor(lower * problem.csms[c].capacity + 1e-6) // granule * granule)
+                    for c in cap_csms
+                }
+                if at_bound != below:
+                    answer = decide(at_bound, 0.3, both_forms=False)
+                    if answer == "none":
+                        # Every plan has some CSM above its limit: the bound rises to the least such step.
+                        lower = max(
+                            lower, min((at_bound[c] + granule) / problem.csms[c].capacity for c in cap_csms)
+                        )
+                        result.level_bound = max(result.level_bound or 0.0, lower)
+                        continue
+                    if answer == "found":
+                        continue  # a plan at the bound: optimal (checked at the top of the loop)
+                    ascend = False  # the bound is hard to settle: spend the time below the incumbent
+            answer = decide(below, 0.5, both_forms=True)
+            if answer == "none":
                 ok = True
                 result.level_bound = num / den
                 break
-            if hint_loads() == loads_now:
-                break  # no answer in time
+            if answer == "unknown":
+                break
         result.phases.append("level")
         result.proven &= ok
         soft = {(k, c): classes[k].soft.get(c, 0) for (k, c) in y if classes[k].soft.get(c, 0)}
@@ -479,6 +557,11 @@ def optimize(
             state.place(u, c)
     result.proven &= result.exact
     return result
+
+
+def _expr(x: cp_model.LinearExprT) -> cp_model.LinearExpr:
+    """A load, typed as a linear expression for the type checker (a plain number works the same at run time)."""
+    return cast(cp_model.LinearExpr, x)
 
 
 def _read(
@@ -535,3 +618,77 @@ def _deviation(loads: dict[int, int], *, c: int, up: int, lo: int) -> int:
 
 def _capped(loads: dict[int, int], *, c: int, cap: int) -> int:
     return min(loads[c], cap)
+
+
+class _ReachableLoads:
+    """The loads a CSM can reach: their frozen hours plus the hours of any choice of the classes they may take.
+
+    A bitset over multiples of the hours' GCD (bounded knapsack by binary splitting, exact), computed the
+    first time a CSM's window is asked for and shared by CSMs with the same frozen load and classes. The
+    decision loop narrows each load's domain to the values in its window that some choice of accounts
+    makes: a window holding none proves the limit impossible without a search.
+    """
+
+    MAX_VALUES = 512  # a window with more reachable values is given to CP-SAT as one interval
+    MAX_WORK = 20_000_000  # bitset words shifted per optimize() call before falling back to intervals
+
+    def __init__(self, state: State, classes: list[_Class], granule: int) -> None:
+        self.state = state
+        self.granule = granule
+        self.items: dict[int, list[tuple[int, int]]] = {}
+        for cl in classes:
+            for c in cl.csms:
+                self.items.setdefault(c, []).append((cl.hours[c] // granule, len(cl.units)))
+        self.cache: dict[tuple[object, ...], int | None] = {}
+        self.work = 0
+
+    def bits(self, c: int) -> int | None:
+        """Bit i set when load i x granule is reachable for CSM c (None: too costly to compute)."""
+        g = self.granule
+        width = self.state.problem.csms[c].capacity // g + 1
+        items = tuple(sorted(self.items.get(c, [])))
+        key = (self.state.load[c], width, items)
+        if key in self.cache:
+            return self.cache[key]
+        shifts = sum(n.bit_length() for _, n in items)
+        self.work += shifts * (width // 64 + 1)
+        out: int | None = None
+        if self.work <= self.MAX_WORK:
+            mask = (1 << width) - 1
+            reach = (1 << (self.state.load[c] // g)) & mask
+            for step, n in items:
+                part = 1
+                while n > 0 and step > 0 and reach:
+                    take = min(part, n)
+                    reach |= (reach << (take * step)) & mask
+                    n -= take
+                    part <<= 1
+            out = reach
+        self.cache[key] = out
+        return out
+
+    def window(self, c: int, lo: int, hi: int) -> list[int]:
+        """CP-SAT domain intervals [a0, b0, a1, b1, …] of the reachable loads in [lo, hi]; [] when none."""
+        g = self.granule
+        lo = max(0, -(-lo // g) * g)
+        hi = hi // g * g
+        if lo > hi:
+            return []
+        reach = self.bits(c)
+        if reach is None:
+            return [lo, hi]
+        seg = (reach >> (lo // g)) & ((1 << ((hi - lo) // g + 1)) - 1)
+        if not seg:
+            return []
+        if seg.bit_count() > self.MAX_VALUES:
+            return [lo + ((seg & -seg).bit_length() - 1) * g, lo + (seg.bit_length() - 1) * g]
+        out: list[int] = []
+        while seg:
+            low = seg & -seg
+            v = lo + (low.bit_length() - 1) * g
+            if out and out[-1] == v - 1:
+                out[-1] = v  # adjacent values (granule 1) make one interval
+            else:
+                out.extend((v, v))
+            seg ^= low
+        return out
