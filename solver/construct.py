@@ -435,7 +435,7 @@ def split_pairs_exactly(
     pool: Pool,
     *,
     deadline: float | None,
-    max_splits: int,
+    max_work: int,
     seed: int,
     floor: float = 0.0,
 ) -> int:
@@ -447,7 +447,8 @@ def split_pairs_exactly(
     would break an ARR or book-size cap). One-account moves and swaps stall on near-perfect splits of
     many similar accounts; an exact two-CSM split does not. Like the local search it never moves an
     existing relationship. It stops at `floor` (a proven lower bound), when the level has not fallen for
-    a while, at `deadline`, or after `max_splits` tables (`deadline` None, deterministic mode: those alone).
+    a while, at `deadline`, or once its subset-sum tables have cost `max_work` machine words (`deadline`
+    None, deterministic mode: those alone; a word costs 15–25 ns on this project's machine).
     Returns the number of splits applied.
     """
     import time
@@ -464,14 +465,13 @@ def split_pairs_exactly(
         c = state.assign[i]
         if c in free_on and u.fixed is None and not u.hours_by_csm and home_csm(problem, u) is None:
             free_on[c].append(u)
-    tried = 0
+    work = 0
     applied = 0
     walks = 0
-    max_walks = max_splits // 4
     patience = 40 * len(csms)  # walks without a new lowest level before the search gives up
     walks_at_best = 0
     best_level = float("inf")
-    while tried < max_splits and (deadline is None or time.monotonic() < deadline):
+    while work < max_work and (deadline is None or time.monotonic() < deadline):
         order = sorted(csms, key=lambda c: (-state.load[c] / cap[c], c))
         top = order[0]
         level = state.load[top] / cap[top]
@@ -481,17 +481,12 @@ def split_pairs_exactly(
             best_level, walks_at_best = level, walks
         improved = False
         for partner in reversed(order[1:]):
-            if tried >= max_splits or (deadline is not None and time.monotonic() >= deadline):
+            if work >= max_work or (deadline is not None and time.monotonic() >= deadline):
                 break
-            movable = [
-                u
-                for c in (top, partner)
-                for u in free_on[c]
-                if top in eligible_sets[u.index] and partner in eligible_sets[u.index]
-            ]
+            movable = _shared_free(free_on, eligible_sets, top, partner)
             if len(movable) < 2:
                 continue
-            tried += 1
+            work += _table_words(movable)
             split = _best_split(problem, state, top, partner, movable, level, rng)
             if split is None:
                 continue
@@ -504,24 +499,36 @@ def split_pairs_exactly(
         # No partner can take load off the top CSM. Re-split a random pair of CSMs differently (within
         # their present utilizations, so the pool's level cannot rise) and try again: a plateau walk that
         # reaches splits which need three CSMs to change at once.
-        if walks >= max_walks or walks - walks_at_best >= patience:
+        if walks - walks_at_best >= patience:
             break
         walks += 1
         a, b = rng.sample(csms, 2)
-        movable = [
-            u
-            for c in (a, b)
-            for u in free_on[c]
-            if a in eligible_sets[u.index] and b in eligible_sets[u.index]
-        ]
+        movable = _shared_free(free_on, eligible_sets, a, b)
         if len(movable) < 2:
             continue
-        tried += 1
+        work += _table_words(movable)
         pair_level = max(state.load[a] / cap[a], state.load[b] / cap[b])
         split = _best_split(problem, state, a, b, movable, pair_level, rng, wander=True)
         if split is not None:
             _apply_split(state, free_on, a, b, movable, set(split))
     return applied
+
+
+def _table_words(movable: list[Unit]) -> int:
+    """About how many machine words the subset-sum tables of a split of `movable` take to build."""
+    g = 0
+    for u in movable:
+        g = math.gcd(g, u.hours)
+    return len(movable) * (sum(u.hours for u in movable) // max(1, g) // 64 + 1)
+
+
+def _shared_free(
+    free_on: dict[int, list[Unit]], eligible_sets: dict[int, frozenset[int]], a: int, b: int
+) -> list[Unit]:
+    """The free units of CSMs a and b that either of them may serve."""
+    return [
+        u for c in (a, b) for u in free_on[c] if a in eligible_sets[u.index] and b in eligible_sets[u.index]
+    ]
 
 
 def _apply_split(

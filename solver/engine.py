@@ -111,7 +111,7 @@ def solve(
         loads = [state.utilization(c) for p in problem.pools for c in p.csms if problem.csms[c].capacity > 0]
         for p in problem.pools:
             if p.index in results or p.index not in pool_bounds:
-                bounds = [pool_level_bound(problem, state, p)]
+                bounds = [pool_plan_bound(problem, state, p)]
                 if p.index in results:
                     bounds.append(results[p.index][0].level_bound)
                 pool_bounds[p.index] = max((b for b in bounds if b is not None), default=0.0)
@@ -173,20 +173,7 @@ def solve(
         elif _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
             # The whole pool again, from the plan it has: the level phase starts at the incumbent and the
             # decision loop gets the time the first pass could not give it to prove (or improve) it.
-            again = optimize(
-                problem,
-                state,
-                pool.csms,
-                pool.units,
-                min_cost=False,
-                band=(pool_mean(problem, state, pool), band) if band is not None else None,
-                max_moves=_moves_budget(problem, state, pool),
-                time_limit=budget,
-                params=params,
-                level_floor=pool_level_bound(problem, state, pool),
-                level_share=0.3,
-            )
-            method = "cp-sat (whole pool, " + "+".join(again.phases or ["hint"]) + ")"
+            again, method = _optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.3)
         else:
             mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
             again = large_neighbourhood_search(
@@ -211,11 +198,13 @@ def _moves_budget(problem: Problem, state: State, pool: Pool) -> int | None:
     cap = problem.book.policy.max_moves
     if cap is None:
         return None
+    # Every move the pool's model cannot change counts against the cap: the other pools' and the forced
+    # moves of the pool's own frozen units (a renewal freeze keeping a parent with its other CSM, say).
     pool_units = set(pool.units)
     outside = sum(
         problem.units[i].moves_if(problem.csms[state.assign[i]].id)
         for i in range(len(problem.units))
-        if i not in pool_units and state.assign[i] != UNASSIGNED
+        if (i not in pool_units or problem.units[i].fixed is not None) and state.assign[i] != UNASSIGNED
     )
     return max(0, cap - outside)
 
@@ -257,7 +246,8 @@ def _improve_pool(
             state,
             pool,
             deadline=None if params.deterministic else start + budget * share,
-            max_splits=2_000 if params.deterministic else 100_000,
+            # Deterministic mode has no deadline here: about a fifth of the share's seconds in table work.
+            max_work=int(budget * share * 10_000_000) if params.deterministic else 1 << 62,
             seed=params.seed + pool.index,
             floor=pool_level_bound(problem, state, pool) or 0.0,
         )
@@ -266,22 +256,37 @@ def _improve_pool(
         from solver.mincost import plan_min_cost_pool
 
         return plan_min_cost_pool(problem, state, pool, params, budget)
-    mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
     if _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
-        res = optimize(
-            problem,
-            state,
-            pool.csms,
-            pool.units,
-            min_cost=min_cost,
-            band=mean_band,
-            max_moves=_moves_budget(problem, state, pool),
-            time_limit=budget,
-            params=params,
-            level_floor=pool_level_bound(problem, state, pool),
-        )
-        return res, "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
+        return _optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.6)
+    mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
     return large_neighbourhood_search(problem, state, pool, params, mean_band, budget, min_cost), "cp-sat LNS"
+
+
+def _optimize_whole_pool(
+    problem: Problem,
+    state: State,
+    pool: Pool,
+    params: Params,
+    band: float | None,
+    budget: float,
+    *,
+    level_share: float,
+) -> tuple[SubResult, str]:
+    """One CP-SAT model of the whole pool (balance), from the plan `state` has."""
+    res = optimize(
+        problem,
+        state,
+        pool.csms,
+        pool.units,
+        min_cost=False,
+        band=(pool_mean(problem, state, pool), band) if band is not None else None,
+        max_moves=_moves_budget(problem, state, pool),
+        time_limit=budget,
+        params=params,
+        level_floor=pool_level_bound(problem, state, pool),
+        level_share=level_share,
+    )
+    return res, "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
 
 
 def large_neighbourhood_search(
@@ -342,7 +347,9 @@ def large_neighbourhood_search(
             units,
             min_cost=min_cost,
             band=band,
-            max_moves=None if cap is None else cap + moves_now - _count_moves_pool(problem, state, pool),
+            max_moves=None
+            if cap is None
+            else cap + moves_now - _count_moves_pool(problem, state, pool, free=True),
             time_limit=step_budget,
             params=Params(params.workers, params.seed + it, params.deterministic, params.should_stop),
         )
@@ -438,6 +445,47 @@ def pool_level_bound(problem: Problem, state: State, pool: Pool) -> float | None
     return bound
 
 
+def _serves_all(problem: Problem, state: State, pool: Pool) -> bool:
+    return all(state.assign[i] != UNASSIGNED for i in pool.units if problem.units[i].eligible)
+
+
+def pool_plan_bound(problem: Problem, state: State, pool: Pool) -> float | None:
+    """A lower bound on the largest utilization of the best plan by CONTRACT's priorities.
+
+    When the plan serves every account it may, that is `pool_level_bound`. When it cannot, the best plan
+    may serve a different set of as many accounts (with fewer hours), so only a volume bound holds: the
+    fewest hours that serve as many accounts (the frozen ones, then the lightest per account, fractional)
+    over all capacity, and the heaviest frozen load.
+    """
+    if _serves_all(problem, state, pool):
+        return pool_level_bound(problem, state, pool)
+    caps = {c: problem.csms[c].capacity for c in pool.csms if problem.csms[c].capacity > 0}
+    if not caps:
+        return None
+    frozen = dict.fromkeys(caps, 0)
+    hours = 0.0
+    need = sum(problem.units[i].size for i in pool.units if state.assign[i] != UNASSIGNED)
+    free: list[tuple[float, int]] = []
+    for i in pool.units:
+        u = problem.units[i]
+        if u.fixed is not None:
+            if u.fixed in frozen:
+                frozen[u.fixed] += u.hours_for(u.fixed)
+            hours += u.hours_for(u.fixed)
+            need -= u.size
+            continue
+        options = [c for c in u.eligible if c in caps]
+        if options:
+            free.append((min(u.hours_for(c) for c in options) / u.size, u.size))
+    for per_account, size in sorted(free):
+        if need <= 0:
+            break
+        take = min(size, need)
+        hours += per_account * take
+        need -= take
+    return max(hours / sum(caps.values()), max(frozen[c] / caps[c] for c in caps))
+
+
 def _enforce_max_moves(problem: Problem, state: State, max_moves: int) -> None:
     """Undo construction moves beyond `max_moves`: send units home, else leave them unserved."""
     moved = [
@@ -472,11 +520,12 @@ def _count_moves(problem: Problem, state: State) -> int:
     )
 
 
-def _count_moves_pool(problem: Problem, state: State, pool: Pool) -> int:
+def _count_moves_pool(problem: Problem, state: State, pool: Pool, *, free: bool = False) -> int:
+    """The pool's moves (with `free`, only those of units that are not frozen)."""
     return sum(
         problem.units[i].moves_if(problem.csms[state.assign[i]].id)
         for i in pool.units
-        if state.assign[i] != UNASSIGNED
+        if state.assign[i] != UNASSIGNED and not (free and problem.units[i].fixed is not None)
     )
 
 
@@ -661,10 +710,10 @@ def _assemble(
         res, method = results.get(pool.index, (SubResult(proven=False), "not improved (stopped)"))
         caps = [c for c in pool.csms if problem.csms[c].capacity > 0]
         level = max((state.utilization(c) for c in caps), default=0.0)
-        own = pool_level_bound(problem, state, pool)
+        own = pool_plan_bound(problem, state, pool)
         bound = max(x for x in (own, res.level_bound, 0.0) if x is not None)
         bound = min(bound, level)
-        served_all = all(state.assign[i] != UNASSIGNED for i in pool.units if problem.units[i].eligible)
+        served_all = _serves_all(problem, state, pool)
         optimal = res.proven and "lns" not in res.phases
         if not min_cost and not optimal and level - bound <= 1e-9 and served_all and not problem.has_current:
             optimal = True  # fresh book at its proven lower bound: nothing left to prove

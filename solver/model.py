@@ -335,7 +335,8 @@ def optimize(
         freeze(served, float(evaluate("served")), maximize=True)
     elif not min_cost:
         freeze(served, float(max_served), maximize=True)
-    if not min_cost and evaluate("served") == max_served:
+    all_served = not min_cost and evaluate("served") == max_served
+    if all_served:
         # Everyone is served: say so class by class, and (hours not depending on the CSM) say that the
         # total load is a constant. Both are implied, but stated they let CP-SAT prove in milliseconds
         # what it otherwise cannot, e.g. that no perfect split of a pool's accounts exists.
@@ -556,6 +557,12 @@ def optimize(
         if c != UNASSIGNED:
             state.place(u, c)
     result.proven &= result.exact
+    if band is not None and not min_cost and not all_served:
+        # Not every account can be served: the band's mean was taken from the accounts this plan serves,
+        # and another choice of as many accounts moves it. Neither the level nor its bound is then proven
+        # for CONTRACT's priorities (the engine bounds such pools by volume alone).
+        result.proven = False
+        result.level_bound = None
     return result
 
 

@@ -562,6 +562,24 @@ def test_a_frozen_parent_company_needing_more_moves_than_allowed_makes_the_book_
     assert any("acme" in d.message or "max_moves" in d.message for d in plan.diagnosis), plan.diagnosis
 
 
+def test_max_moves_counts_the_move_a_frozen_parent_forces(make_book: MakeBook, solve_book: SolveBook) -> None:
+    book = make_book(
+        [
+            acct("acme-us", 50, current_csm="c-lee", parent_id="acme", renewal_date="2027-01-15"),
+            acct("acme-eu", 50, current_csm="c-ana", parent_id="acme"),
+            acct("a1", 400, current_csm="c-ana"),
+            acct("a2", 400, current_csm="c-ana"),
+        ],
+        [csm("c-ana"), csm("c-lee")],
+        max_moves=1,
+    )
+    plan = solve_book(book)
+    # The renewal keeps acme with c-lee, which moves acme-eu: that is the one move allowed. Balancing
+    # c-ana (80 %) against c-lee (10 %) would take a second, so a1 and a2 stay.
+    assert [(m.account, m.to) for m in plan.moves] == [("acme-eu", "c-lee")]
+    assert plan.unassigned == []
+
+
 # ---------------------------------------------------------------- the balance objective's priorities
 
 
