@@ -249,7 +249,7 @@ def _improve_pool(
             # Deterministic mode has no deadline here: about a fifth of the share's seconds in table work.
             max_work=int(budget * share * 10_000_000) if params.deterministic else 1 << 62,
             seed=params.seed + pool.index,
-            floor=pool_level_bound(problem, state, pool) or 0.0,
+            floor=pool_plan_bound(problem, state, pool) or 0.0,
         )
         budget = max(0.05, budget - (time.monotonic() - start))
     if min_cost:
@@ -283,8 +283,9 @@ def _optimize_whole_pool(
         max_moves=_moves_budget(problem, state, pool),
         time_limit=budget,
         params=params,
-        level_floor=pool_level_bound(problem, state, pool),
+        level_floor=pool_plan_bound(problem, state, pool),
         level_share=level_share,
+        whole_pool=True,
     )
     return res, "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
 

@@ -19,6 +19,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import cast
 
 from ortools.sat.python import cp_model
@@ -29,6 +30,9 @@ from solver.prepare import Problem, Unit
 UTIL_SCALE = 100_000  # utilization resolution when capacities differ (0.001 point)
 ARR_UNIT = 1_000  # ARR moved is minimised in thousands (a tie-break after the number of moves)
 MAX_INT_ARR = 2**40
+# A model of at most this many account x CSM pairs keeps ARR exact when an ARR cap can bind (one class per
+# ARR value); larger ones price accounts in 5 % ARR buckets.
+EXACT_ARR_PAIRS = 5_000
 
 
 @dataclass
@@ -61,7 +65,9 @@ class _Class:
     soft: dict[int, int]
 
 
-def _classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_binding: bool) -> list[_Class]:
+def _classes(
+    problem: Problem, units: list[Unit], csm_set: set[int], arr_binding: bool, exact_arr: bool = False
+) -> list[_Class]:
     groups: dict[tuple[tuple[int, ...], int, int | None, int], list[Unit]] = {}  # noqa: RUF100
     singles: list[_Class] = []
     restricted: dict[int, tuple[int, ...]] = {}
@@ -87,9 +93,15 @@ def _classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_binding
                 )
             )
             continue
-        # ARR only splits classes when some CSM's ARR cap can bind: then the class is priced at its
-        # bucket's upper edge (5 % buckets), a conservative rounding that never breaks the cap.
-        arr_key = math.ceil(math.log(u.arr + 1.0, 1.05)) if arr_binding else 0
+        # ARR only splits classes when some CSM's ARR cap can bind: then accounts of the same ARR form a
+        # class (small models), or the class is priced at its bucket's upper edge (5 % buckets), a
+        # conservative rounding that never breaks the cap (large ones).
+        if not arr_binding:
+            arr_key = 0
+        elif exact_arr:
+            arr_key = math.ceil(u.arr)
+        else:
+            arr_key = math.ceil(math.log(u.arr + 1.0, 1.05))
         groups.setdefault((elig, u.hours, home, arr_key), []).append(u)
     out = []
     for (elig, hours, home, _), members in groups.items():
@@ -149,6 +161,7 @@ def optimize(
     params: Params,
     level_floor: float | None = None,
     level_share: float = 0.6,
+    whole_pool: bool = False,
 ) -> SubResult:
     """Re-plan `unit_ids` over `csms` (everything else stays as `state` has it) and write the result back."""
     result = SubResult()
@@ -158,8 +171,19 @@ def optimize(
         state.remove(u)
     csm_set = set(csms)
     arr_binding = _arr_binding(problem, state, units, csms)
-    result.exact = not arr_binding
-    classes = _classes(problem, units, csm_set, arr_binding)
+    # With few enough accounts the ARR cap is modelled exactly (a class per ARR value); it is then exact
+    # when every amount is whole (a cent more is rounded up: conservative, never over the cap).
+    exact_arr = arr_binding and len(units) * len(csms) <= EXACT_ARR_PAIRS
+    whole = all(
+        float(x).is_integer()
+        for x in (
+            *(u.arr for u in units),
+            *(state.arr[c] for c in csms),
+            *(problem.csms[c].arr_cap or 0.0 for c in csms),
+        )
+    )
+    result.exact = not arr_binding or (exact_arr and whole)
+    classes = _classes(problem, units, csm_set, arr_binding, exact_arr)
 
     model = cp_model.CpModel()
     y: dict[tuple[int, int], cp_model.IntVar] = {}
@@ -351,23 +375,70 @@ def optimize(
     cap_csms = [c for c in csms if problem.csms[c].capacity > 0]
     if band is not None and not min_cost and cap_csms:
         mean, tol = band
+        # The band is around the pool's mean, total hours / total capacity. A whole-pool model computes it
+        # exactly (in fractions, not from the plan it was handed, which may serve fewer accounts): a
+        # constant when everyone is served with fixed hours; otherwise it moves with the accounts chosen,
+        # mean = S / CAP with S the served hours, and the band's edges are multiplied out by CAP x tol's
+        # denominator. A neighbourhood of a pool (LNS) takes the pool's mean as given.
+        variable_mean = whole_pool and fixed_total is None
+        tol_q = Fraction(tol).limit_denominator(10_000)
+        cap_total = sum(problem.csms[c].capacity for c in csms)
+        if whole_pool and fixed_total is not None and cap_total > 0:
+            exact_mean: Fraction | None = Fraction(fixed_total, cap_total)
+        else:
+            exact_mean = None
+        served_load = cp_model.LinearExpr.sum([_expr(load[c]) for c in csms])
+        edges: dict[int, tuple[int, int]] = {}
         devs = []
         for c in cap_csms:
             cap = problem.csms[c].capacity
-            up, lo = math.floor((mean + tol) * cap), math.ceil((mean - tol) * cap)
             dev = model.new_int_var(0, 2 * cap + 10**7, f"dev{c}")
-            model.add(dev >= load[c] - up)
-            model.add(dev >= lo - load[c])
+            if variable_mean:
+                tn, td = tol_q.numerator, tol_q.denominator
+                # dev >= load - (S / CAP + tol) cap   and   dev >= (S / CAP - tol) cap - load
+                model.add(
+                    cap * td * served_load + cap_total * td * dev
+                    >= cap_total * td * _expr(load[c]) - tn * cap_total * cap
+                )
+                model.add(
+                    cap_total * td * _expr(load[c]) + cap_total * td * dev
+                    >= cap * td * served_load - tn * cap_total * cap
+                )
+            else:
+                if exact_mean is not None:
+                    up, lo = math.floor((exact_mean + tol_q) * cap), math.ceil((exact_mean - tol_q) * cap)
+                else:
+                    up, lo = math.floor((mean + tol) * cap), math.ceil((mean - tol) * cap)
+                edges[c] = (up, lo)
+                model.add(dev >= load[c] - up)
+                model.add(dev >= lo - load[c])
             devs.append(dev)
-            extra_hints.append((dev, functools.partial(_deviation, c=c, up=up, lo=lo)))
+
+        def deviation(loads: dict[int, int], c: int) -> int:
+            """Hours of CSM c outside the band, for a plan with these loads."""
+            if variable_mean:
+                num = sum(loads.values()) * tol_q.denominator
+                width = tol_q.numerator * cap_total
+                den = cap_total * tol_q.denominator
+                cap = problem.csms[c].capacity
+                up, lo = (num + width) * cap // den, -((width - num) * cap // den)
+            else:
+                up, lo = edges[c]
+            return max(0, loads[c] - up, lo - loads[c])
+
+        for c, dev in zip(cap_csms, devs, strict=True):
+            extra_hints.append((dev, functools.partial(deviation, c=c)))
         outside = sum(devs)
-        hint_outside = _outside(problem, state, classes, hint, cap_csms, mean, tol)
-        if hint_outside > 0:
+
+        def hint_outside() -> int:
+            loads_now = hint_loads()
+            return sum(deviation(loads_now, c) for c in cap_csms)
+
+        if hint_outside() > 0:
             ok, _ = run(outside, 0.3)
             result.phases.append("band")
             result.proven &= ok
-            hint_outside = _outside(problem, state, classes, hint, cap_csms, mean, tol)
-        freeze(outside, float(hint_outside))
+        freeze(outside, float(hint_outside()))
         movable = any(m[0] for m in moved.values())
         if movable:
             weight = sum(math.ceil(cl.arr / ARR_UNIT) * cl.size * len(cl.units) for cl in classes) + 1
@@ -557,10 +628,10 @@ def optimize(
         if c != UNASSIGNED:
             state.place(u, c)
     result.proven &= result.exact
-    if band is not None and not min_cost and not all_served:
-        # Not every account can be served: the band's mean was taken from the accounts this plan serves,
-        # and another choice of as many accounts moves it. Neither the level nor its bound is then proven
-        # for CONTRACT's priorities (the engine bounds such pools by volume alone).
+    if band is not None and not min_cost and not whole_pool:
+        # A neighbourhood takes the pool's mean as given: were another choice of accounts served, the mean
+        # and so the band would move. Neither the level nor its bound is then proven for CONTRACT's
+        # priorities (LNS never claims a proof; this keeps its bound honest too).
         result.proven = False
         result.level_bound = None
     return result
@@ -594,33 +665,6 @@ def _read(
                 i += 1
         for u in ordered[i:]:
             hint[u.index] = UNASSIGNED
-
-
-def _outside(
-    problem: Problem,
-    state: State,
-    classes: list[_Class],
-    hint: dict[int, int],
-    csms: list[int],
-    mean: float,
-    tol: float,
-) -> int:
-    loads = {c: state.load[c] for c in csms}
-    for cl in classes:
-        for u in cl.units:
-            c = hint.get(u.index, UNASSIGNED)
-            if c in loads:
-                loads[c] += cl.hours[c]
-    total = 0
-    for c in csms:
-        cap = problem.csms[c].capacity
-        up, lo = math.floor((mean + tol) * cap), math.ceil((mean - tol) * cap)
-        total += max(0, loads[c] - up, lo - loads[c])
-    return total
-
-
-def _deviation(loads: dict[int, int], *, c: int, up: int, lo: int) -> int:
-    return max(0, loads[c] - up, lo - loads[c])
 
 
 def _capped(loads: dict[int, int], *, c: int, cap: int) -> int:
