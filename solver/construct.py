@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
 from dataclasses import dataclass
 from random import Random
 
@@ -271,8 +272,6 @@ def level_by_local_search(
     two units of different hours, that lowers it the most without pushing the other CSM to that level.
     Returns the number of steps taken.
     """
-    import time
-
     csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
     if len(csms) < 2:
         return 0
@@ -451,8 +450,6 @@ def split_pairs_exactly(
     None, deterministic mode: those alone; a word costs 15–25 ns on this project's machine).
     Returns the number of splits applied.
     """
-    import time
-
     csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
     if len(csms) < 2:
         return 0

@@ -134,7 +134,9 @@ def solve(
     report("constructed", 0)
     # Time: what is left after construction, shared by pool size; a pool that finishes early hands its
     # time on (except in deterministic mode, where budgets are fixed up front).
-    available = max(0.2, limit * 0.9 - (time.monotonic() - started) - 0.3)
+    # (Deterministic mode leaves the wall clock out: its budgets are CP-SAT's deterministic time.)
+    elapsed = 0.0 if pol.deterministic else time.monotonic() - started
+    available = max(0.2, limit * 0.9 - elapsed - 0.3)
     weights = {p.index: _pool_weight(problem, p) for p in problem.pools}
     total_weight = sum(weights.values()) or 1.0
     remaining_weight = total_weight
@@ -240,7 +242,13 @@ def _improve_pool(
         steps = 20_000 if params.deterministic else 1_000_000
         # Large pools are where CP-SAT cannot prove much; there the local search earns more of the time.
         share = 0.3 if len(pool.csms) <= 40 else 0.6
-        level_by_local_search(problem, state, pool, deadline=start + budget * share, max_steps=steps)
+        level_by_local_search(
+            problem,
+            state,
+            pool,
+            deadline=float("inf") if params.deterministic else start + budget * share,
+            max_steps=steps,
+        )
         split_pairs_exactly(
             problem,
             state,
@@ -251,7 +259,8 @@ def _improve_pool(
             seed=params.seed + pool.index,
             floor=pool_plan_bound(problem, state, pool) or 0.0,
         )
-        budget = max(0.05, budget - (time.monotonic() - start))
+        if not params.deterministic:
+            budget = max(0.05, budget - (time.monotonic() - start))
     if min_cost:
         from solver.mincost import plan_min_cost_pool
 

@@ -131,7 +131,10 @@ def _moved(problem: Problem, cl: _Class, c: int) -> tuple[int, float]:
 def _arr_binding(problem: Problem, state: State, units: list[Unit], csms: list[int]) -> bool:
     """Can any CSM's ARR cap bind? (If not, ARR leaves the model and classes stay coarse.)"""
     arrs = sorted((u.arr for u in units), reverse=True)
-    min_hours = min((u.hours for u in units), default=1) or 1
+    # The fewest hours any unit takes on any CSM (pair overrides included): more units fit, so more ARR.
+    min_hours = (
+        min((min((u.hours_for(c) for c in u.eligible), default=u.hours) for u in units), default=1) or 1
+    )
     prefix = [0.0]
     for a in arrs:
         prefix.append(prefix[-1] + a)
@@ -212,16 +215,17 @@ def optimize(
     # Symmetry: CSMs with the same capacity, caps, frozen load and eligible classes, holding no one's
     # existing accounts, are interchangeable; ordering their loads removes copies of every plan.
     twins: dict[tuple[object, ...], list[int]] = {}
-    home_csms = {cl.home for cl in classes}
-    # Soft-match and cost terms tell CSMs apart, and so do existing relationships.
-    distinguished = home_csms | {
-        c for cl in classes for c in (*cl.soft, *cl.cost) if cl.soft.get(c) or cl.cost.get(c)
-    }
+    # Soft-match and cost terms tell CSMs apart, and so does every existing relationship (a parent's
+    # minority CSM too: moving its accounts counts differently).
+    distinguished = {
+        problem.csm_index[cur] for cl in classes for u in cl.units for cur in u.current if cur is not None
+    } | {c for cl in classes for c in (*cl.soft, *cl.cost) if cl.soft.get(c) or cl.cost.get(c)}
     for c in csms:
         info = problem.csms[c]
         if c in distinguished:
             continue
-        members = tuple(k for k, cl in enumerate(classes) if (k, c) in y)
+        # Pair overrides give a class different hours on different CSMs: the hours are part of the key.
+        members = tuple((k, cl.hours[c]) for k, cl in enumerate(classes) if (k, c) in y)
         key = (
             info.capacity,
             info.arr_cap,
@@ -257,6 +261,14 @@ def optimize(
     solver.parameters.num_workers = params.workers
     solver.parameters.random_seed = params.seed
     deadline = time.monotonic() + time_limit
+    # In deterministic mode the budget is counted in CP-SAT's deterministic time, never the wall clock, so
+    # the same book and seed take the same steps however busy the machine is.
+    deterministic_used = [0.0]
+
+    def time_left() -> float:
+        if params.deterministic:
+            return time_limit - deterministic_used[0]
+        return deadline - time.monotonic()
 
     def hint_values() -> dict[tuple[int, int], int]:
         vals: dict[tuple[int, int], int] = {}
@@ -299,7 +311,7 @@ def optimize(
             model.maximize(objective)
         else:
             model.minimize(objective)
-        remaining = max(0.05, deadline - time.monotonic())
+        remaining = max(0.05, time_left())
         budget = max(0.05, remaining * share)
         if params.deterministic:
             solver.parameters.max_deterministic_time = budget
@@ -309,6 +321,7 @@ def optimize(
         if params.should_stop is not None and params.should_stop():
             return False, None
         status = solver.solve(model)
+        deterministic_used[0] += solver.response_proto.deterministic_time
         if objective is None and status == cp_model.INFEASIBLE:
             return True, None
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -332,6 +345,7 @@ def optimize(
 
     max_served = sum(cl.size * len(cl.units) for cl in classes)
     fixed_total: int | None = None  # the pool's total load, when serving everyone makes it a constant
+    band_as_given = False  # the band's mean taken as given (a neighbourhood, or too large to model exactly)
     if min_cost:
         # One weighted objective (every account served outweighs any cost) suits tight generalized
         # assignment far better than two phases; CP-SAT's full LP relaxation is what bounds the cost.
@@ -383,26 +397,43 @@ def optimize(
         variable_mean = whole_pool and fixed_total is None
         tol_q = Fraction(tol).limit_denominator(10_000)
         cap_total = sum(problem.csms[c].capacity for c in csms)
+        if variable_mean:
+            # Keep the multiplied-out band inside 64-bit integers (CP-SAT refuses a model that could
+            # overflow); past that, the mean of the plan as given, and no proof claimed.
+            biggest = max(problem.csms[c].capacity for c in cap_csms)
+            if 8 * cap_total * tol_q.denominator * biggest >= 2**62:
+                variable_mean = False
+                band_as_given = True
+        if variable_mean:
+            # The served hours and each load as variables of their own (bounded by capacity), so the
+            # band's large coefficients multiply a few bounded variables, not every account count.
+            served_var = model.new_int_var(0, cap_total, "served_hours")
+            model.add(served_var == cp_model.LinearExpr.sum([_expr(load[c]) for c in csms]))
+            extra_hints.append((served_var, lambda loads: sum(loads.values())))
+            load_var = {c: model.new_int_var(0, problem.csms[c].capacity, f"load{c}") for c in cap_csms}
+            for c, var in load_var.items():
+                model.add(var == load[c])
+                extra_hints.append((var, functools.partial(_capped, c=c, cap=problem.csms[c].capacity)))
         if whole_pool and fixed_total is not None and cap_total > 0:
             exact_mean: Fraction | None = Fraction(fixed_total, cap_total)
         else:
             exact_mean = None
-        served_load = cp_model.LinearExpr.sum([_expr(load[c]) for c in csms])
         edges: dict[int, tuple[int, int]] = {}
         devs = []
         for c in cap_csms:
             cap = problem.csms[c].capacity
-            dev = model.new_int_var(0, 2 * cap + 10**7, f"dev{c}")
+            # No CSM is further outside the band than their whole capacity (the mean is at most 100 %).
+            dev = model.new_int_var(0, 2 * cap, f"dev{c}")
             if variable_mean:
                 tn, td = tol_q.numerator, tol_q.denominator
                 # dev >= load - (S / CAP + tol) cap   and   dev >= (S / CAP - tol) cap - load
                 model.add(
-                    cap * td * served_load + cap_total * td * dev
-                    >= cap_total * td * _expr(load[c]) - tn * cap_total * cap
+                    cap * td * served_var + cap_total * td * dev
+                    >= cap_total * td * load_var[c] - tn * cap_total * cap
                 )
                 model.add(
-                    cap_total * td * _expr(load[c]) + cap_total * td * dev
-                    >= cap * td * served_load - tn * cap_total * cap
+                    cap_total * td * load_var[c] + cap_total * td * dev
+                    >= cap * td * served_var - tn * cap_total * cap
                 )
             else:
                 if exact_mean is not None:
@@ -567,7 +598,7 @@ def optimize(
         floor_candidates = [result.level_bound, level_floor]
         lower = max((b for b in floor_candidates if b is not None), default=0.0)
         ascend = True
-        while not ok and time.monotonic() < deadline - 0.05:
+        while not ok and time_left() > 0.05:
             loads_now = hint_loads()
             worst = max(cap_csms, key=lambda c: loads_now[c] / problem.csms[c].capacity)
             num, den = loads_now[worst], problem.csms[worst].capacity
@@ -609,7 +640,7 @@ def optimize(
         result.phases.append("level")
         result.proven &= ok
         soft = {(k, c): classes[k].soft.get(c, 0) for (k, c) in y if classes[k].soft.get(c, 0)}
-        if soft and time.monotonic() < deadline - 0.05:
+        if soft and time_left() > 0.05:
             # Soft region/language matching: with the largest utilization held where it is, prefer the
             # CSMs of the account's region and language.
             loads_now = hint_loads()
@@ -628,7 +659,7 @@ def optimize(
         if c != UNASSIGNED:
             state.place(u, c)
     result.proven &= result.exact
-    if band is not None and not min_cost and not whole_pool:
+    if band is not None and not min_cost and (not whole_pool or band_as_given):
         # A neighbourhood takes the pool's mean as given: were another choice of accounts served, the mean
         # and so the band would move. Neither the level nor its bound is then proven for CONTRACT's
         # priorities (LNS never claims a proof; this keeps its bound honest too).

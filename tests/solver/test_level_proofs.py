@@ -378,3 +378,34 @@ def test_the_band_is_around_the_mean_of_the_plan_that_serves_everyone(make_book:
     assert brute_force_level(book) == pytest.approx(195 / 220)
     assert plan.status == "optimal"
     assert {ld.csm: ld.hours for ld in plan.csm_loads} == {"c0": 75, "c1": 195}
+
+
+# ---------------------------------------------------------------- found by an independent review
+
+
+def test_csms_that_a_pair_override_tells_apart_are_not_ordered_as_twins(make_book: MakeBook) -> None:
+    # c2 serves a0 in 10 h (a pair override): c0 and c1 are twins, c2 is not. Ordering c2's load against
+    # theirs cut off the only plans that serve four accounts, and three served came back `optimal`.
+    book = make_book(
+        [{"id": f"a{i}", "hours_per_year": h} for i, h in enumerate([60, 55, 60, 55, 55])],
+        [{"id": f"c{k}", "capacity_hours": 100} for k in range(3)],
+        [{"account": "a0", "csm": "c2", "hours": 10}],
+        balance_tolerance=0.5,
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert len(plan.unassigned) == 1
+
+
+def test_an_arr_cap_binds_when_pair_overrides_make_accounts_lighter(make_book: MakeBook) -> None:
+    # Three 50 h accounts take 10 h each on X: all three fit X's hours, and their 300k of ARR would break
+    # X's 250k cap. Deciding that no ARR cap can bind from the 50 h figures left ARR out of the model.
+    book = make_book(
+        [{"id": k, "hours_per_year": 50} for k in "abc"],
+        [{"id": "X", "capacity_hours": 100, "arr_cap": 250_000}, {"id": "Y", "capacity_hours": 100}],
+        [{"account": k, "csm": "X", "hours": 10} for k in "abc"],
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    x = next(ld for ld in plan.csm_loads if ld.csm == "X")
+    assert x.arr <= 250_000
