@@ -262,6 +262,11 @@ def _apply(state: State, held: dict[int, list[Unit]], move: tuple[Unit, int], do
     held.setdefault(c, []).append(u)
 
 
+def _free(problem: Problem, u: Unit) -> bool:
+    """May the local searches move this unit freely? Not frozen, no pair hours, no existing relationship."""
+    return u.fixed is None and not u.hours_by_csm and home_csm(problem, u) is None
+
+
 def level_by_local_search(
     problem: Problem, state: State, pool: Pool, *, deadline: float, max_steps: int
 ) -> int:
@@ -280,7 +285,7 @@ def level_by_local_search(
     for i in pool.units:
         u = problem.units[i]
         c = state.assign[i]
-        if c in free_on and u.fixed is None and not u.hours_by_csm and home_csm(problem, u) is None:
+        if c in free_on and _free(problem, u):
             free_on[c].setdefault(u.hours, []).append(u)
     eligible_sets = {i: shared_set(problem.units[i].eligible) for i in pool.units}
 
@@ -460,7 +465,7 @@ def split_pairs_exactly(
     for i in pool.units:
         u = problem.units[i]
         c = state.assign[i]
-        if c in free_on and u.fixed is None and not u.hours_by_csm and home_csm(problem, u) is None:
+        if c in free_on and _free(problem, u):
             free_on[c].append(u)
     work = 0
     applied = 0
@@ -590,8 +595,12 @@ def _best_split(
     if not reach:
         return None
 
+    def utilizations(s: int) -> tuple[float, float]:
+        """Both CSMs' utilizations when `top` takes s x g of the movable hours."""
+        return (base_t + s * g) / cap_t, (base_p + total - s * g) / cap_p
+
     def value(s: int) -> float:
-        return max((base_t + s * g) / cap_t, (base_p + total - s * g) / cap_p)
+        return max(utilizations(s))
 
     # The even split, and the reachable loads nearest to it on either side.
     ideal = (cap_t * (base_p + total) - cap_p * base_t) / (cap_t + cap_p) / g
@@ -613,10 +622,7 @@ def _best_split(
         # walk never pushes anyone out of the balance band.
         least = min(state.load[top] / cap_t, state.load[partner] / cap_p)
         ordered = [
-            s
-            for s in candidates
-            if value(s) <= level + 1e-12
-            and min((base_t + s * g) / cap_t, (base_p + total - s * g) / cap_p) >= least - 1e-12
+            s for s in candidates if value(s) <= level + 1e-12 and min(utilizations(s)) >= least - 1e-12
         ]
         rng.shuffle(ordered)
     else:

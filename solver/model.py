@@ -387,6 +387,19 @@ def optimize(
             model.add(sum(load[c] for c in csms) == fixed_total)
 
     cap_csms = [c for c in csms if problem.csms[c].capacity > 0]
+    load_vars: dict[int, cp_model.IntVar] = {}
+
+    def load_variables() -> dict[int, cp_model.IntVar]:
+        """Each capacity CSM's load as a variable of its own (made once, on first need): the band's exact
+        mean multiplies it, and the decision loop narrows its domain."""
+        if not load_vars:
+            for c in cap_csms:
+                cap = problem.csms[c].capacity
+                load_vars[c] = model.new_int_var(0, cap, f"load{c}")
+                model.add(load[c] == load_vars[c])
+                extra_hints.append((load_vars[c], functools.partial(_capped, c=c, cap=cap)))
+        return load_vars
+
     if band is not None and not min_cost and cap_csms:
         mean, tol = band
         # The band is around the pool's mean, total hours / total capacity. A whole-pool model computes it
@@ -397,6 +410,11 @@ def optimize(
         variable_mean = whole_pool and fixed_total is None
         tol_q = Fraction(tol).limit_denominator(10_000)
         cap_total = sum(problem.csms[c].capacity for c in csms)
+
+        def band_edges(exact: Fraction, cap: int) -> tuple[int, int]:
+            """The band's upper and lower edge in hours for a CSM of this capacity, around an exact mean."""
+            return math.floor((exact + tol_q) * cap), math.ceil((exact - tol_q) * cap)
+
         if variable_mean:
             # Keep the multiplied-out band inside 64-bit integers (CP-SAT refuses a model that could
             # overflow); past that, the mean of the plan as given, and no proof claimed.
@@ -410,10 +428,7 @@ def optimize(
             served_var = model.new_int_var(0, cap_total, "served_hours")
             model.add(served_var == cp_model.LinearExpr.sum([_expr(load[c]) for c in csms]))
             extra_hints.append((served_var, lambda loads: sum(loads.values())))
-            load_var = {c: model.new_int_var(0, problem.csms[c].capacity, f"load{c}") for c in cap_csms}
-            for c, var in load_var.items():
-                model.add(var == load[c])
-                extra_hints.append((var, functools.partial(_capped, c=c, cap=problem.csms[c].capacity)))
+            load_var = load_variables()
         if whole_pool and fixed_total is not None and cap_total > 0:
             exact_mean: Fraction | None = Fraction(fixed_total, cap_total)
         else:
@@ -437,7 +452,7 @@ def optimize(
                 )
             else:
                 if exact_mean is not None:
-                    up, lo = math.floor((exact_mean + tol_q) * cap), math.ceil((exact_mean - tol_q) * cap)
+                    up, lo = band_edges(exact_mean, cap)
                 else:
                     up, lo = math.floor((mean + tol) * cap), math.ceil((mean - tol) * cap)
                 edges[c] = (up, lo)
@@ -448,11 +463,7 @@ def optimize(
         def deviation(loads: dict[int, int], c: int) -> int:
             """Hours of CSM c outside the band, for a plan with these loads."""
             if variable_mean:
-                num = sum(loads.values()) * tol_q.denominator
-                width = tol_q.numerator * cap_total
-                den = cap_total * tol_q.denominator
-                cap = problem.csms[c].capacity
-                up, lo = (num + width) * cap // den, -((width - num) * cap // den)
+                up, lo = band_edges(Fraction(sum(loads.values()), cap_total), problem.csms[c].capacity)
             else:
                 up, lo = edges[c]
             return max(0, loads[c] - up, lo - loads[c])
@@ -486,10 +497,7 @@ def optimize(
         pass  # solved above, together with serving
     elif cap_csms:
         # Per-CSM load windows, loose for now; the decision loop below narrows them.
-        limits = {c: model.new_int_var(0, problem.csms[c].capacity, f"limit{c}") for c in cap_csms}
-        for c in cap_csms:
-            model.add(load[c] == limits[c])
-            extra_hints.append((limits[c], functools.partial(_capped, c=c, cap=problem.csms[c].capacity)))
+        limits = load_variables()
         # A CSM without capacity keeps exactly what is frozen on them; the others share the rest.
         shared_total = (
             None if fixed_total is None else fixed_total - sum(state.load[c] for c in csms if c not in limits)
