@@ -47,7 +47,7 @@ class AccountRow(SQLModel, table=True):
     position: int = Field(sa_type=BigInteger, index=True)
     name: str | None = Field(default=None, max_length=500)
     arr: float
-    tier: str = Field(max_length=20)
+    tier: str = Field(max_length=40)
     hours_per_year: float | None = None
     region: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=50)
@@ -56,6 +56,10 @@ class AccountRow(SQLModel, table=True):
     renewal_date: dt.date | None = None
     start_date: dt.date | None = None
     parent_id: str | None = Field(default=None, max_length=200)
+    health: str | None = Field(default=None, max_length=10)
+    health_score: float | None = None
+    previous_csm: str | None = Field(default=None, max_length=200)
+    handoff_on: dt.date | None = None
 
 
 class CSMRow(SQLModel, table=True):
@@ -75,6 +79,8 @@ class CSMRow(SQLModel, table=True):
     accepting_new: bool = True
     start_date: dt.date | None = None
     end_date: dt.date | None = None
+    email: str | None = Field(default=None, max_length=320)
+    crm_user_id: str | None = Field(default=None, max_length=200)
 
 
 class PlanJob(SQLModel, table=True):
@@ -123,6 +129,8 @@ class PlanMove(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     arr: float = 0.0
     hours: float = 0.0
+    handoff_on: dt.date | None = None
+    wave: int | None = None
 
 
 class AuditEvent(SQLModel, table=True):

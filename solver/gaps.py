@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from solver import policy as rules
 from solver.errors import BookError, describe_validation_error
 from solver.prepare import HOURS_SCALE, scale_capacity, scale_hours
-from solver.schema import CSM, TIERS, Account, Book, Level, Policy, Tier
+from solver.schema import CSM, Account, Book, Level, Policy, Tier
 
 # "No cap" inside the packing: larger than any scaled book total.
 UNCAPPED = 10**15
@@ -651,6 +651,15 @@ def _scenario(book: Book, request: GapRequest) -> Book:
             raise BookError(
                 f"remove_csms[{i}]: unknown CSM {csm_id!r}", field=f"remove_csms[{i}]", value=csm_id
             )
+    known_segments = rules.segment_order(book.policy)
+    for what, names in (("levels", request.levels), ("growth", request.growth)):
+        for name in names:
+            if name not in known_segments:
+                raise BookError(
+                    f"{what}.{name}: unknown segment {name!r}; known segments: {', '.join(known_segments)}",
+                    field=f"{what}.{name}",
+                    value=name,
+                )
     removed = set(request.remove_csms)
     kept = [c for c in book.csms if c.id not in removed]
     ids = {c.id for c in kept}
@@ -1028,8 +1037,9 @@ def _evaluate_triggers(
 # ---------------------------------------------------------------- the report
 
 
-def _ordered_keys(keys: Iterable[tuple[Tier, str | None]]) -> list[tuple[Tier, str | None]]:
-    return sorted(keys, key=lambda k: (TIERS.index(k[0]), k[1] or ""))
+def _ordered_keys(policy: Policy, keys: Iterable[tuple[Tier, str | None]]) -> list[tuple[Tier, str | None]]:
+    order = rules.segment_order(policy)
+    return sorted(keys, key=lambda k: (order.get(k[0], len(order)), k[0], k[1] or ""))
 
 
 PoolKey = tuple[Tier, str | None]
@@ -1059,9 +1069,11 @@ def _work_out_horizon(scenario: Book, request: GapRequest, packer: _Packer) -> _
     starts = _quarter_starts(today, request.horizon_quarters)
     by_pool: dict[PoolKey, list[Account]] = defaultdict(list)
     for account in scenario.accounts:
+        if rules.is_pooled_segment(policy, account.tier):
+            continue  # a pooled program serves it: no named CSM to hire
         by_pool[_pool_key(account, policy, request.group_by)].append(account)
     seats = _seats(scenario, list(by_pool), request.group_by)
-    keys = _ordered_keys(set(by_pool) | set(seats))
+    keys = _ordered_keys(policy, set(by_pool) | set(seats))
     histories = {}
     for key in keys:
         base = by_pool.get(key, [])
@@ -1264,7 +1276,7 @@ def hiring_gaps(book: Book, request: GapRequest | None = None) -> GapReport:
     lead = h.policy.hiring_lead_days + h.policy.ramp_days
     hires: list[Hire] = []
     for key in h.keys:
-        level = request.levels.get(key[0], rules.LEVEL_BY_TIER[key[0]])
+        level = request.levels.get(key[0], rules.hire_level(book.policy, key[0]))
         for q in h.quarters:
             new = cumulative[key][q] - (cumulative[key][q - 1] if q else 0)
             hires.extend(
@@ -1272,8 +1284,14 @@ def hiring_gaps(book: Book, request: GapRequest | None = None) -> GapReport:
                 for _ in range(new)
             )
     hires.extend(_manager_hires(h, cumulative, lead))
+    order = rules.segment_order(book.policy)
     hires.sort(
-        key=lambda x: (x.needed_by, x.tier is None, TIERS.index(x.tier) if x.tier else 0, x.region or "")
+        key=lambda x: (
+            x.needed_by,
+            x.tier is None,
+            order.get(x.tier, len(order)) if x.tier else 0,
+            x.region or "",
+        )
     )
     late = sum(1 for x in hires if x.late)
     if late:

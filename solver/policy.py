@@ -10,7 +10,19 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 
-from solver.schema import CSM, Account, Activity, Book, Level, Pair, Policy, Tier, TierPolicy
+from solver.schema import (
+    BUILTIN_TIERS,
+    CSM,
+    Account,
+    Activity,
+    Book,
+    Health,
+    Level,
+    Pair,
+    Policy,
+    Tier,
+    TierPolicy,
+)
 
 # 1,950 working hours a year minus 20 % overhead (seeds/002).
 WORKING_HOURS_PER_YEAR = 1950.0
@@ -107,27 +119,77 @@ def service_model_hours(activities: list[Activity], first_year: bool) -> float:
     return sum(a.count * a.hours for a in activities if first_year or not a.first_year_only)
 
 
+# A segment of the customer's own hires at this level unless its policy names one (the contract).
+DEFAULT_CUSTOM_LEVEL: Level = "csm"
+# Built-in segments served by a pooled program rather than a named CSM.
+POOLED_BY_DEFAULT = frozenset({"tech_touch"})
+BUILTIN_LABELS: dict[str, str] = {
+    "strategic": "Strategic",
+    "enterprise": "Enterprise",
+    "mid_market": "Mid-market",
+    "smb": "SMB",
+    "tech_touch": "Tech touch",
+}
+
+
 @dataclass(frozen=True)
 class ResolvedTier:
     activities: list[Activity]
     hours_per_year: float | None  # a flat override of the activities
     arr_cap: float | None
     max_accounts: int | None
+    label: str = ""
+    level: Level = DEFAULT_CUSTOM_LEVEL
+    pooled: bool = False
 
 
 def resolve_tier(policy: Policy, tier: Tier) -> ResolvedTier:
-    """The tier's policy: the request's overrides on top of the DOMAIN.md defaults."""
+    """The segment's policy: the request's definition on top of the DOMAIN.md defaults (built-in ones only).
+
+    A segment of the customer's own has no defaults: its service model and caps are what the policy says
+    (no cap where it gives none), and a hire for it is a `csm` unless it names a level.
+    """
     override = policy.tiers.get(tier) or TierPolicy()
+    builtin = tier in BUILTIN_TIERS
+    set_fields = override.model_fields_set
     return ResolvedTier(
-        activities=override.activities if override.activities is not None else SERVICE_MODELS[tier],
+        activities=(
+            override.activities
+            if override.activities is not None
+            else (SERVICE_MODELS[tier] if builtin else [])
+        ),
         hours_per_year=override.hours_per_year,
-        arr_cap=override.arr_cap if "arr_cap" in override.model_fields_set else DEFAULT_ARR_CAP[tier],
+        arr_cap=override.arr_cap if "arr_cap" in set_fields or not builtin else DEFAULT_ARR_CAP[tier],
         max_accounts=(
             override.max_accounts
-            if "max_accounts" in override.model_fields_set
+            if "max_accounts" in set_fields or not builtin
             else DEFAULT_MAX_ACCOUNTS[tier]
         ),
+        label=override.label or BUILTIN_LABELS.get(tier) or tier.replace("_", " ").capitalize(),
+        level=override.level or (LEVEL_BY_TIER[tier] if builtin else DEFAULT_CUSTOM_LEVEL),
+        pooled=override.pooled if override.pooled is not None else tier in POOLED_BY_DEFAULT,
     )
+
+
+def segment_label(policy: Policy, tier: Tier) -> str:
+    """How people write the segment: its `label`, else a readable form of its name."""
+    return resolve_tier(policy, tier).label
+
+
+def segment_order(policy: Policy) -> dict[str, int]:
+    """Display order of segments: the built-in five, then the book's own in the order it defines them."""
+    names = list(BUILTIN_TIERS) + [t for t in policy.tiers if t not in BUILTIN_TIERS]
+    return {t: i for i, t in enumerate(names)}
+
+
+def hire_level(policy: Policy, tier: Tier) -> Level:
+    """The level a hire for this segment gets: the segment's `level`, else the DOMAIN.md default."""
+    return resolve_tier(policy, tier).level
+
+
+def is_pooled_segment(policy: Policy, tier: Tier) -> bool:
+    """A pooled segment is served by a program, never assigned to a person (tech_touch by default)."""
+    return resolve_tier(policy, tier).pooled
 
 
 def as_of(policy: Policy) -> dt.date:
@@ -144,14 +206,50 @@ def in_first_contract_year(account: Account, today: dt.date) -> bool:
     return (today - account.start_date).days < PLAN_YEAR_DAYS
 
 
-def account_hours(account: Account, policy: Policy) -> float:
-    """Hours a year the account needs: its own figure, else its tier's service model."""
+def account_health(account: Account, policy: Policy) -> Health | None:
+    """The account's health: as given, else from its score (below `red` red, below `yellow` yellow, else
+    green), else unknown."""
+    if account.health is not None:
+        return account.health
+    if account.health_score is None:
+        return None
+    bands = policy.health_bands
+    if account.health_score < bands.red:
+        return "red"
+    if account.health_score < bands.yellow:
+        return "yellow"
+    return "green"
+
+
+def health_factor(account: Account, policy: Policy) -> float:
+    """How many times its usual hours the account needs for its health (1.0 when unknown)."""
+    health = account_health(account, policy)
+    return 1.0 if health is None else float(getattr(policy.health_hours, health))
+
+
+def base_account_hours(account: Account, policy: Policy) -> float:
+    """Hours a year the account's service model gives: its own figure, else its segment's model."""
     if account.hours_per_year is not None:
         return account.hours_per_year
     tier = resolve_tier(policy, account.tier)
     if tier.hours_per_year is not None:
         return tier.hours_per_year
     return service_model_hours(tier.activities, in_first_contract_year(account, as_of(policy)))
+
+
+def account_hours(account: Account, policy: Policy) -> float:
+    """Hours a year the account needs: its service-model hours times its health's factor."""
+    return base_account_hours(account, policy) * health_factor(account, policy)
+
+
+def hours_explained(account: Account, policy: Policy) -> str:
+    """The account's hours in words, e.g. "red account: 165 h, 1.5 × 110 h"."""
+    base = base_account_hours(account, policy)
+    factor = health_factor(account, policy)
+    if factor == 1.0:
+        return f"{base:,.4g} h"
+    health = account_health(account, policy)
+    return f"{health} account: {base * factor:,.4g} h, {factor:g} × {base:,.4g} h"
 
 
 def pair_hours(account: Account, pair: Pair | None, policy: Policy) -> float:

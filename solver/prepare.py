@@ -14,7 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from solver import policy as rules
-from solver.schema import CSM, Account, Book, Diagnosis, Pair
+from solver.schema import CSM, TIERS, Account, Book, Diagnosis, Pair
 
 # Integers inside the model: hours in hundredths of an hour, money in whole currency units.
 HOURS_SCALE = 100
@@ -102,9 +102,9 @@ def _no_csm_reason(account: Account, csms: list[CSM], today: dt.date, book: Book
     pol = book.policy
     active = [c for c in csms if not rules.csm_has_left(c, today)]
     tier = [c for c in active if account.tier in c.tiers]
-    what = account.tier.replace("_", "-")
-    if account.tier == "tech_touch" and not tier:
-        return "tech-touch account: served by the pooled digital program (no CSM covers tech_touch)"
+    what = account.tier.replace("_", "-") if account.tier in TIERS else rules.segment_label(pol, account.tier)
+    if rules.is_pooled_segment(pol, account.tier) and not tier:
+        return f"{what} account: served by the pooled program (no CSM covers {account.tier})"
     if not tier:
         return f"no active CSM covers {what} accounts"
     if pol.region_match == "hard" and account.region is not None:

@@ -11,10 +11,27 @@ import datetime as dt
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
-Tier = Literal["strategic", "enterprise", "mid_market", "smb", "tech_touch"]
-TIERS: tuple[Tier, ...] = ("strategic", "enterprise", "mid_market", "smb", "tech_touch")
+# A segment (tier) is any name of this form: the five built-in ones keep their DOMAIN.md defaults, any
+# other must be defined in `policy.tiers` (checked on the whole book, see `check_segments`).
+SEGMENT_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+Tier = Annotated[str, StringConstraints(pattern=SEGMENT_PATTERN)]
+BUILTIN_TIERS: tuple[str, ...] = ("strategic", "enterprise", "mid_market", "smb", "tech_touch")
+TIERS = BUILTIN_TIERS  # the built-in segments, in their display order
+MAX_SEGMENTS = 100
+Health = Literal["green", "yellow", "red"]
+HEALTHS: tuple[Health, ...] = ("green", "yellow", "red")
+BalanceMetric = Literal["arr", "accounts", "red_accounts", "renewals"]
+BALANCE_METRICS: tuple[BalanceMetric, ...] = ("arr", "accounts", "red_accounts", "renewals")
 Level = Literal["associate_csm", "csm", "senior_csm", "cs_manager", "director_cs", "vp_cs"]
 LEVELS: tuple[Level, ...] = ("associate_csm", "csm", "senior_csm", "cs_manager", "director_cs", "vp_cs")
 MatchRule = Literal["hard", "soft", "off"]
@@ -58,12 +75,46 @@ class Activity(_Strict):
 
 
 class TierPolicy(_Strict):
-    """Overrides of one tier's defaults. Any field left out keeps the DOMAIN.md default."""
+    """One segment's service model and caps. For a built-in segment, any field left out keeps the
+    DOMAIN.md default; a segment of the customer's own must give `hours_per_year` or `activities`."""
 
     hours_per_year: Hours | None = None
     activities: list[Activity] | None = Field(default=None, max_length=100)
     arr_cap: Money | None = None
     max_accounts: int | None = Field(default=None, ge=0)
+    label: str | None = Field(default=None, min_length=1, max_length=100)  # how people write it
+    level: Level | None = None  # the level a hire for this segment gets (default csm)
+    pooled: bool | None = None  # served by a pooled program, never by a named CSM (like tech_touch)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=100
+    )  # values of a CRM's segment column that mean this segment
+
+
+class HealthBands(_Strict):
+    """How a 0–100 health score becomes a health: below `red` is red, below `yellow` is yellow, else green."""
+
+    red: float = Field(default=50.0, ge=0, le=100)
+    yellow: float = Field(default=75.0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HealthBands:
+        if self.red > self.yellow:
+            raise ValueError(f"red ({self.red:g}) must not be above yellow ({self.yellow:g})")
+        return self
+
+
+HealthFactor = Annotated[float, BeforeValidator(_not_a_boolean), Field(gt=0, le=10, allow_inf_nan=False)]
+
+
+class HealthHours(_Strict):
+    """Multiplier of an account's hours per health (1.0 everywhere: off until set)."""
+
+    green: HealthFactor = 1.0
+    yellow: HealthFactor = 1.0
+    red: HealthFactor = 1.0
+
+
+BalanceTolerance = Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=10, allow_inf_nan=False)]
 
 
 class Policy(_Strict):
@@ -71,7 +122,13 @@ class Policy(_Strict):
 
     as_of: dt.date | None = None  # None means today
     capacity_hours: Hours = 1560.0
-    tiers: dict[Tier, TierPolicy] = Field(default_factory=dict)
+    tiers: dict[Tier, TierPolicy] = Field(default_factory=dict, max_length=MAX_SEGMENTS)
+    health_bands: HealthBands = Field(default_factory=HealthBands)
+    health_hours: HealthHours = Field(default_factory=HealthHours)
+    # Each key a figure to hold within a band around the pool's mean (value: the band's tolerance as a
+    # fraction of the mean), in the order given; see CONTRACT.md "Balance beyond hours".
+    balance_metrics: dict[BalanceMetric, BalanceTolerance] = Field(default_factory=dict)
+    handoffs_per_week: int = Field(default=5, ge=1, le=10_000)
     region_match: MatchRule = "hard"
     language_match: MatchRule = "hard"
     renewal_freeze_days: int = Field(default=90, ge=0, le=3660)
@@ -102,13 +159,17 @@ class Account(_Strict):
     renewal_date: dt.date | None = None
     start_date: dt.date | None = None
     parent_id: Id | None = None
+    health: Health | None = None  # absent: from health_score, else unknown
+    health_score: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
+    previous_csm: Id | None = None  # set by an approved plan: who had the account before the move
+    handoff_on: dt.date | None = None  # set by an approved plan: the day the new CSM takes over
 
 
 class CSM(_Strict):
     id: Id
     name: str | None = Field(default=None, max_length=500)
     level: Level | None = None
-    tiers: list[Tier] = Field(min_length=1, max_length=len(TIERS))
+    tiers: list[Tier] = Field(min_length=1, max_length=MAX_SEGMENTS)
     fte: float = Field(default=1.0, gt=0, le=1.0)
     capacity_hours: Hours | None = None
     arr_cap: Money | None = None
@@ -118,6 +179,8 @@ class CSM(_Strict):
     accepting_new: bool = True
     start_date: dt.date | None = None
     end_date: dt.date | None = None
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    crm_user_id: str | None = Field(default=None, min_length=1, max_length=200)
 
     @field_validator("tiers")
     @classmethod
@@ -144,6 +207,9 @@ class Book(_Strict):
     @model_validator(mode="after")
     def _references_resolve(self) -> Book:
         check_references(self)
+        check_segments(self)
+        check_identities(self)
+        check_balance_metrics(self)
         return self
 
 
@@ -178,6 +244,64 @@ def check_references(book: Book) -> None:
         seen_pairs.add((pair.account, pair.csm))
 
 
+def known_segments(policy: Policy) -> list[str]:
+    """The built-in segments, then the book's own in the order its policy defines them."""
+    return list(BUILTIN_TIERS) + [t for t in policy.tiers if t not in BUILTIN_TIERS]
+
+
+def check_segments(book: Book) -> None:
+    """Every segment a book uses is built in or defined in `policy.tiers` with a service model."""
+    for name, definition in book.policy.tiers.items():
+        if name not in BUILTIN_TIERS and definition.hours_per_year is None and definition.activities is None:
+            raise ValueError(
+                f"policy.tiers.{name}: segment {name!r} is not built in, so it needs hours_per_year or activities"
+            )
+    known = known_segments(book.policy)
+
+    def unknown(where: str, name: str) -> ValueError:
+        return ValueError(f"{where}: unknown segment {name!r}; known segments: {', '.join(known)}")
+
+    known_set = set(known)
+    for i, account in enumerate(book.accounts):
+        if account.tier not in known_set:
+            raise unknown(f"accounts[{i}].tier", account.tier)
+    for i, csm in enumerate(book.csms):
+        for j, segment in enumerate(csm.tiers):
+            if segment not in known_set:
+                raise unknown(f"csms[{i}].tiers[{j}]", segment)
+
+
+def check_identities(book: Book) -> None:
+    """Two CSMs never share an email or a CRM user id: the CRM must know exactly one owner."""
+    emails: dict[str, str] = {}
+    crm_ids: dict[str, str] = {}
+    for i, csm in enumerate(book.csms):
+        if csm.email is not None:
+            key = csm.email.casefold()
+            if key in emails:
+                raise ValueError(f"csms[{i}].email: {csm.email!r} is also the email of CSM {emails[key]!r}")
+            emails[key] = csm.id
+        if csm.crm_user_id is not None:
+            if csm.crm_user_id in crm_ids:
+                raise ValueError(
+                    f"csms[{i}].crm_user_id: {csm.crm_user_id!r} is also the CRM user of CSM {crm_ids[csm.crm_user_id]!r}"
+                )
+            crm_ids[csm.crm_user_id] = csm.id
+
+
+def has_health_data(book: Book) -> bool:
+    return any(a.health is not None or a.health_score is not None for a in book.accounts)
+
+
+def check_balance_metrics(book: Book) -> None:
+    """Balancing red accounts needs some health data: with none at all every count is zero."""
+    if "red_accounts" in book.policy.balance_metrics and book.accounts and not has_health_data(book):
+        raise ValueError(
+            "policy.balance_metrics.red_accounts: no account has health or health_score, "
+            "so there are no red accounts to balance"
+        )
+
+
 # ---------------------------------------------------------------- Plan
 
 
@@ -200,6 +324,26 @@ class Move(BaseModel):
     reason: str
     arr: float = 0.0
     hours: float = 0.0
+    handoff_on: dt.date | None = None  # the day the new CSM takes over (on or after as_of)
+    wave: int | None = None  # 1, 2, …: one wave a week
+
+
+class FairnessFigures(_Strict):
+    """One figure per CSM of a pool (per capacity hour), summed up: spread, inequality and band breaches."""
+
+    min: float
+    max: float
+    mean: float
+    cv: float
+    gini: float
+    out_of_band: int
+
+
+class Fairness(_Strict):
+    pool: str
+    metric: str
+    before: FairnessFigures | None = None  # None: nobody in the pool had an account before
+    after: FairnessFigures
 
 
 class CSMLoad(_Strict):
@@ -264,6 +408,8 @@ class Plan(_Strict):
     total_cost: float | None = None
     cost_bound: float | None = None
     diagnosis: list[Diagnosis] = Field(default_factory=list, max_length=MAX_ACCOUNTS + MAX_CSMS)
+    fairness: list[Fairness] = Field(default_factory=list, max_length=10 * MAX_CSMS)
+    warnings: list[str] = Field(default_factory=list, max_length=1000)
     pools: list[PoolSummary] = Field(default_factory=list, max_length=MAX_CSMS)
     objective: Objective = "balance"
     as_of: dt.date | None = None

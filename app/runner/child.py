@@ -103,6 +103,8 @@ def child_main(
                     "reason": m.reason,
                     "arr": m.arr,
                     "hours": m.hours,
+                    "handoff_on": m.handoff_on,
+                    "wave": m.wave,
                 }
                 for m in plan.moves
             ],

@@ -289,7 +289,7 @@ def test_a_csm_not_accepting_new_accounts_keeps_theirs_and_takes_no_others() -> 
         ({"growth": {"smb": {"arr_per_quarter": -2}}}, "growth.smb.arr_per_quarter"),
         ({"horizon_quarters": 13}, "horizon_quarters"),
         ({"levels": {"enterprise": "wizard"}}, "levels.enterprise"),
-        ({"levels": {"galactic": "csm"}}, "levels.galactic"),
+        ({"levels": {"Galactic!": "csm"}}, "levels.Galactic!"),
         ({"horizn": 3}, "horizn"),
     ],
 )
