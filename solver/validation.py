@@ -20,6 +20,8 @@ UTILIZATION_TOLERANCE = 5e-4 + 1e-6
 RELATIVE_TOLERANCE = 1e-3
 # Hard rules are checked on exact sums; this only absorbs float addition noise.
 RULE_EPSILON = 1e-6
+# Money is in whole units: a total one unit over a cap is over it, however large the cap.
+MONEY_TOLERANCE = 0.5
 
 SOLVED_STATUSES = ("optimal", "feasible")
 
@@ -136,7 +138,7 @@ class _Check:
                 )
             arr = sum(a.arr for a in accounts)
             arr_cap = rules.arr_cap(csm, self.policy)
-            if arr_cap is not None and arr > arr_cap + RULE_EPSILON * max(1.0, arr_cap):
+            if arr_cap is not None and arr > arr_cap + RULE_EPSILON + 1e-12 * arr_cap:
                 self.add("arr_cap", f"{csm_id} manages {arr:,.0f} ARR over the cap of {arr_cap:,.0f}")
             max_accounts = rules.account_cap(csm, self.policy)
             if max_accounts is not None and len(accounts) > max_accounts:
@@ -259,11 +261,13 @@ class _Check:
             if not _close(load.utilization, utilization, UTILIZATION_TOLERANCE):
                 wrong.append(f"utilization {load.utilization:g} (expected {utilization:.4f})")
             arr = sum(a.arr for a in accounts)
-            if not _close(load.arr, arr, 0.5):
+            if abs(load.arr - arr) > MONEY_TOLERANCE:
                 wrong.append(f"arr {load.arr:g} (expected {arr:g})")
             arr_cap = rules.arr_cap(csm, self.policy)
             if (load.arr_cap is None) != (arr_cap is None) or (
-                load.arr_cap is not None and arr_cap is not None and not _close(load.arr_cap, arr_cap, 0.5)
+                load.arr_cap is not None
+                and arr_cap is not None
+                and abs(load.arr_cap - arr_cap) > MONEY_TOLERANCE
             ):
                 wrong.append(f"arr_cap {load.arr_cap} (expected {arr_cap})")
             if load.accounts != len(accounts):
