@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 import threading
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from conftest import Api, small_book
 from sqlalchemy import text, update
 
-from app.models import PlanJob
+from app.models import AuditEvent, PlanJob
+from app.services import plans as plan_service
+from app.services.book import read_state
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 POSTGRES_ONLY = pytest.mark.parametrize(
@@ -155,3 +158,74 @@ def test_an_approval_waits_for_a_concurrent_edit_of_the_book_and_then_finds_its_
     accounts = {a["id"]: a for a in api.get("/v1/book").json()["accounts"]}
     assert accounts["a2"]["arr"] == 1
     assert api.get(f"/v1/plans/{plan_id}").json()["approved_at"] is None
+
+
+@SQLITE_ONLY
+def test_a_plan_on_a_stored_book_edited_since_is_stale_and_nothing_is_applied(make_api: Any) -> None:
+    api = make_api(runner_concurrency=0)
+    api.put("/v1/book", json=small_book())
+    plan_id = queued_plan(api)
+    finish(api, plan_id)
+    account = api.get("/v1/book/accounts/a3").json()
+    api.put("/v1/book/accounts/a3", json={**account, "arr": 5})
+    before = api.get("/v1/book").json()
+    answer = api.post(f"/v1/plans/{plan_id}/approve")
+    assert answer.status_code == 409, answer.text
+    assert "the stored book changed since the plan" in answer.json()["message"]
+    assert answer.json()["changes"]["accounts_edited"] == {"count": 1, "ids": ["a3"]}
+    assert api.get("/v1/book").json() == before
+
+
+@SQLITE_ONLY
+def test_a_plan_discarded_by_a_person_cannot_be_approved(make_api: Any) -> None:
+    api = make_api(runner_concurrency=0)
+    api.put("/v1/book", json=small_book())
+    plan_id = queued_plan(api)
+    finish(api, plan_id)
+    with api.db.writing() as session:
+        session.add(AuditEvent(actor="pat", action="plan_discarded", plan_id=plan_id))
+    answer = api.post(f"/v1/plans/{plan_id}/approve")
+    assert answer.status_code == 409, answer.text
+    assert "was discarded by pat" in answer.json()["message"]
+
+
+class MovingRevision:
+    """`read_state` as seen while a writer commits `edits` times between the snapshot's two reads."""
+
+    def __init__(self, edits: int) -> None:
+        self.edits = edits
+        self.calls = 0
+
+    def __call__(self, session: Any) -> Any:
+        state = read_state(session)
+        self.calls += 1
+        if self.calls <= self.edits:
+            return SimpleNamespace(revision=state.revision + 1)
+        return state
+
+
+@SQLITE_ONLY
+def test_a_plan_started_while_the_book_is_being_written_reads_it_again(
+    make_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = make_api(runner_concurrency=0)
+    api.put("/v1/book", json=small_book())
+    moving = MovingRevision(edits=1)
+    monkeypatch.setattr(plan_service, "read_state", moving)
+    answer = api.post("/v1/plans", json={})
+    assert answer.status_code == 202, answer.text
+    assert moving.calls == 2
+    assert api.get(answer.json()["url"]).json()["book_revision"] == 1
+
+
+@SQLITE_ONLY
+def test_a_book_that_keeps_changing_while_it_is_read_gives_409_not_a_plan_on_a_torn_book(
+    make_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = make_api(runner_concurrency=0)
+    api.put("/v1/book", json=small_book())
+    monkeypatch.setattr(plan_service, "read_state", MovingRevision(edits=1_000))
+    answer = api.post("/v1/plans", json={})
+    assert answer.status_code == 409, answer.text
+    assert "kept changing" in answer.json()["message"]
+    assert api.get("/v1/plans").json()["total"] == 0
