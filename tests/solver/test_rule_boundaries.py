@@ -526,3 +526,12 @@ def test_the_validator_compares_the_reported_arr_and_arr_cap_of_each_csm() -> No
     assert broken(two_csm_book({}), plan) == {"csm_loads"}
     assert broken(two_csm_book({}, {"arr_cap": 500_000}), moved_plan()) == {"csm_loads"}
     assert broken(two_csm_book({}), moved_plan(lee_arr_cap=500_000)) == {"csm_loads"}
+
+
+def test_the_validator_compares_the_reported_utilization_of_each_csm() -> None:
+    # c-lee carries 100 h of 1,000 h: 0.1, and 0.101 is more than the rounding to three decimals allows.
+    plan = moved_plan()
+    plan["csm_loads"][1]["utilization"] = 0.101
+    assert broken(two_csm_book({}), plan) == {"csm_loads"}
+    plan["csm_loads"][1]["utilization"] = 0.1004
+    assert broken(two_csm_book({}), plan) == set()
