@@ -303,6 +303,8 @@ MUTANTS: list[Mutant] = [
     m("routes: approve open to the scheduler scope", PLAN_ROUTES,
       "    db: DbDep,\n    key: OpsKey,\n    request: Annotated[ApproveRequest | None, Body()] = None,",
       "    db: DbDep,\n    key: StartPlanKey,\n    request: Annotated[ApproveRequest | None, Body()] = None,"),
+    m("routes: cancel open to the scheduler scope", PLAN_ROUTES,
+      "runner: RunnerDep, key: OpsKey) -> Response:", "runner: RunnerDep, key: StartPlanKey) -> Response:"),
 ]  # fmt: skip
 
 # Mutants that cannot change any behaviour, and why; listed so the score says what was left out.

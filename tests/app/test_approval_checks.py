@@ -113,6 +113,19 @@ def test_a_plan_only_the_scheduler_started_still_needs_an_ops_key_to_approve(mak
 
 
 @SQLITE_ONLY
+def test_only_ops_cancels_a_plan_and_hr_cannot_start_or_read_one(make_api: Any) -> None:
+    api = make_api(runner_concurrency=0)
+    api.put("/v1/book", json=small_book())
+    plan_id = queued_plan(api)
+    assert api.post("/v1/plans", json={}, scope="hr").status_code == 403
+    assert api.get(f"/v1/plans/{plan_id}", scope="hr").status_code == 403
+    assert api.delete(f"/v1/plans/{plan_id}", scope="scheduler").status_code == 403
+    assert api.delete(f"/v1/plans/{plan_id}", scope="hr").status_code == 403
+    assert api.get(f"/v1/plans/{plan_id}", scope="scheduler").json()["status"] == "queued"
+    assert api.delete(f"/v1/plans/{plan_id}").status_code == 200
+
+
+@SQLITE_ONLY
 def test_a_plan_job_is_given_the_books_own_time_limit_else_the_services(make_api: Any) -> None:
     api = make_api(runner_concurrency=0, solve_time_limit_seconds=5)
     api.put("/v1/book", json=small_book(time_limit_seconds=7))
@@ -229,3 +242,18 @@ def test_a_book_that_keeps_changing_while_it_is_read_gives_409_not_a_plan_on_a_t
     assert answer.status_code == 409, answer.text
     assert "kept changing" in answer.json()["message"]
     assert api.get("/v1/plans").json()["total"] == 0
+
+
+@SQLITE_ONLY
+def test_a_plan_with_policy_overrides_is_not_stale_after_an_identical_rewrite_of_the_book(
+    make_api: Any,
+) -> None:
+    # The overrides belong to the plan, not to the book: staleness compares the book's own policy.
+    api = make_api(runner_concurrency=0)
+    api.put("/v1/book", json=small_book())
+    plan_id = queued_plan(api, {"policy": {"max_moves": 0, "balance_tolerance": 0.2}})
+    finish(api, plan_id)
+    api.put("/v1/book", json=small_book())  # same content, new revision: the staleness check runs
+    answer = api.post(f"/v1/plans/{plan_id}/approve")
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["book_revision"] == 3
