@@ -36,6 +36,12 @@ REFEREE = "solver/validation_rules.py"
 VALIDATOR = "solver/validation.py"
 PLANS = "app/services/plans.py"
 PLAN_ROUTES = "app/api/routes/plans.py"
+# Failure paths: the key cache, readiness, the busy slot, a raising solver, the hiring-gap cache.
+KEYS = "app/services/keys.py"
+HEALTH = "app/api/routes/health.py"
+SYNC_SOLVE = "app/services/solve.py"
+RUNNER = "app/runner/inprocess.py"
+GAPS = "app/services/gaps.py"
 
 # The fast tests that judge each file; the cheapest first, since a run stops at its first failure.
 TESTS: dict[str, tuple[str, ...]] = {
@@ -44,6 +50,11 @@ TESTS: dict[str, tuple[str, ...]] = {
     VALIDATOR: ("tests/solver/test_rule_boundaries.py", "tests/solver/test_validation.py"),
     PLANS: ("tests/app/test_approval_checks.py",),
     PLAN_ROUTES: ("tests/app/test_approval_checks.py",),
+    KEYS: ("tests/app/test_failure_paths.py",),
+    HEALTH: ("tests/app/test_failure_paths.py",),
+    SYNC_SOLVE: ("tests/app/test_failure_paths.py",),
+    RUNNER: ("tests/app/test_failure_paths.py",),
+    GAPS: ("tests/app/test_api_gaps.py",),
 }
 
 
@@ -71,6 +82,12 @@ MUTANTS: list[Mutant] = [
       "0 <= days < policy.onboarding_freeze_days", "0 <= days <= policy.onboarding_freeze_days"),
     m("policy: onboarding freeze before the start date", POLICY,
       "0 <= days < policy.onboarding_freeze_days", "days < policy.onboarding_freeze_days"),
+    m("policy: renewal freeze dropped", POLICY,
+      "if account.renewal_date is not None:\n        days = (account.renewal_date - today).days",
+      "if False:\n        days = (account.renewal_date - today).days"),
+    m("policy: onboarding freeze dropped", POLICY,
+      "if account.start_date is not None:\n        days = (today - account.start_date).days",
+      "if False:\n        days = (today - account.start_date).days"),
     m("policy: pin ignored", POLICY, 'if account.pinned:\n        return "pinned"', 'if False:\n        return "pinned"'),
     m("policy: freeze without a current CSM", POLICY,
       "if account.current_csm is None:\n        return None\n    if account.pinned:", "if account.pinned:"),
@@ -303,6 +320,21 @@ MUTANTS: list[Mutant] = [
     m("routes: approve open to the scheduler scope", PLAN_ROUTES,
       "    db: DbDep,\n    key: OpsKey,\n    request: Annotated[ApproveRequest | None, Body()] = None,",
       "    db: DbDep,\n    key: StartPlanKey,\n    request: Annotated[ApproveRequest | None, Body()] = None,"),
+    # ------------------------------------------------------------ failure paths (beyond the three files)
+    m("keys: the cache never answers", KEYS, "return True, entry[1]", "return False, None"),
+    m("keys: cached keys never expire", KEYS,
+      "if entry is None or entry[0] < time.monotonic():", "if entry is None:"),
+    m("health: pending migrations reported ready", HEALTH,
+      'database="migrations pending", detail=str(exc))\n        return JSONResponse(body.model_dump(exclude_none=True), status_code=503)',
+      'database="migrations pending", detail=str(exc))\n        return JSONResponse(body.model_dump(exclude_none=True), status_code=200)'),
+    m("health: an unreachable database reported ready", HEALTH,
+      'database="unreachable", detail=type(exc).__name__)\n        return JSONResponse(body.model_dump(exclude_none=True), status_code=503)',
+      'database="unreachable", detail=type(exc).__name__)\n        return JSONResponse(body.model_dump(exclude_none=True), status_code=200)'),
+    m("solve: a busy slot queues instead of refusing", SYNC_SOLVE,
+      "if not self._slots.acquire(blocking=False):", "if not self._slots.acquire(timeout=60):"),
+    m("runner: a raising solver's message lost", RUNNER,
+      'error=f"the solve failed: {message[1]}"', 'error="the solve failed"'),
+    m("gaps: the report cache never answers", GAPS, "report = self._cache.get(key)", "report = None"),
     m("routes: cancel open to the scheduler scope", PLAN_ROUTES,
       "runner: RunnerDep, key: OpsKey) -> Response:", "runner: RunnerDep, key: StartPlanKey) -> Response:"),
 ]  # fmt: skip
@@ -322,7 +354,8 @@ EQUIVALENT: dict[str, str] = {
 class Outcome:
     mutant: Mutant
     killed: bool
-    by: str
+    by: str  # the first failing test (or why the run failed)
+    failed: list[str]  # every failing test (only the first unless --every-test)
     seconds: float
 
 
@@ -343,8 +376,7 @@ def make_copy(into: Path) -> Path:
     return into
 
 
-def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[bool, str]:
-    """Run the tests in the copy; (passed, the first failing test or the reason)."""
+def pytest_command(copy: Path, *args: str) -> tuple[list[str], dict[str, str]]:
     # Plugins are not auto-loaded: schemathesis and hypothesis cost seconds at each start, and none of
     # these tests use them; pytest-timeout is loaded by name for the tests' time limits.
     # No bytecode is written: a mutant and its revert can share a size and an mtime second.
@@ -354,19 +386,29 @@ def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[bool,
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    options = ["-x", "-q", "-rf", "-p", "no:cacheprovider", "-p", "pytest_timeout"]
-    command = [sys.executable, "-m", "pytest", *options, *tests]
+    options = ["-q", "-rfE", "-p", "no:cacheprovider", "-p", "pytest_timeout"]
+    return [sys.executable, "-m", "pytest", *options, *args], env
+
+
+def run_tests(
+    copy: Path, tests: tuple[str, ...], timeout: float, first_only: bool = True
+) -> tuple[bool, list[str]]:
+    """Run the tests in the copy: (passed, the failing tests, or the reason the run failed)."""
+    command, env = pytest_command(copy, *(["-x"] if first_only else []), *tests)
     try:
         result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return False, f"timeout after {timeout:g} s"
+        return False, [f"timeout after {timeout:g} s"]
     if result.returncode == 0:
-        return True, ""
-    failed = re.search(r"^FAILED (\S+)", result.stdout, re.MULTILINE)
-    if failed:
-        return False, failed.group(1)
-    error = re.search(r"^ERROR (\S+)", result.stdout, re.MULTILINE)
-    return False, error.group(1) if error else f"pytest exit {result.returncode}: {result.stdout[-300:]}"
+        return True, []
+    failed = re.findall(r"^(?:FAILED|ERROR) (\S+)", result.stdout, re.MULTILINE)
+    return False, failed or [f"pytest exit {result.returncode}: {result.stdout[-300:]}"]
+
+
+def collect(copy: Path, tests: tuple[str, ...]) -> list[str]:
+    command, env = pytest_command(copy, "--collect-only", *tests)
+    out = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if "::" in line]
 
 
 def check_copy_is_used(copy: Path) -> None:
@@ -379,16 +421,36 @@ def check_copy_is_used(copy: Path) -> None:
         raise SystemExit(f"the copy's modules are not the ones imported: {found}")
 
 
-def try_mutant(mutant: Mutant, copy: Path, timeout: float) -> Outcome:
+def try_mutant(mutant: Mutant, copy: Path, timeout: float, first_only: bool) -> Outcome:
     target = copy / mutant.path
     original = target.read_text()
     target.write_text(apply(original, mutant))
     started = time.monotonic()
     try:
-        passed, by = run_tests(copy, TESTS[mutant.path], timeout)
+        passed, failed = run_tests(copy, TESTS[mutant.path], timeout, first_only)
     finally:
         target.write_text(original)
-    return Outcome(mutant, killed=not passed, by=by, seconds=time.monotonic() - started)
+    return Outcome(mutant, not passed, failed[0] if failed else "", failed, time.monotonic() - started)
+
+
+def report(outcomes: list[Outcome], elapsed: float) -> str:
+    lines = ["| file | mutant | killed by |", "|---|---|---|"]
+    for o in outcomes:
+        killer = f"`{o.by}`" if o.killed else "**survived**"
+        lines.append(f"| `{o.mutant.path}` | {o.mutant.name} | {killer} |")
+    by_file: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        by_file.setdefault(o.mutant.path, []).append(o)
+    score = [
+        f"- `{path}`: {sum(o.killed for o in group)} of {len(group)} killed"
+        for path, group in sorted(by_file.items())
+    ]
+    survivors = sum(not o.killed for o in outcomes)
+    summary = (
+        f"{len(outcomes) - survivors} of {len(outcomes)} mutants killed, {survivors} survived, "
+        f"in {elapsed / 60:.1f} min"
+    )
+    return "\n".join([*lines, "", *score, "", summary])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,6 +459,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-j", "--jobs", type=int, default=1, help="mutants run at once (one copy each)")
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds per mutant before it counts as killed"
+    )
+    parser.add_argument(
+        "--every-test",
+        action="store_true",
+        help="run every selected test on every mutant (no -x) and list the tests no mutant fails",
     )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
@@ -412,16 +479,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     started = time.monotonic()
+    groups = sorted({TESTS[mu.path] for mu in chosen})
     with tempfile.TemporaryDirectory(prefix="bookplan-mutants-") as tmp:
         copies = [make_copy(Path(tmp) / f"copy{i}") for i in range(max(1, args.jobs))]
         check_copy_is_used(copies[0])
         # Each group runs on its own: tests/app and tests/solver both have a `conftest` module.
-        for tests in sorted(
-            {tests for path, tests in TESTS.items() if any(mu.path == path for mu in chosen)}
-        ):
+        for tests in groups:
             passed, why = run_tests(copies[0], tests, 1200)
             if not passed:
-                print(f"the unmutated project fails {why}: fix that first", file=sys.stderr)
+                print(f"the unmutated project fails {why[0]}: fix that first", file=sys.stderr)
                 return 2
         free = list(copies)
         outcomes: list[Outcome] = []
@@ -429,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         def job(mu: Mutant) -> Outcome:
             copy = free.pop()
             try:
-                return try_mutant(mu, copy, args.timeout)
+                return try_mutant(mu, copy, args.timeout, first_only=not args.every_test)
             finally:
                 free.append(copy)
 
@@ -438,35 +504,28 @@ def main(argv: list[str] | None = None) -> int:
                 outcomes.append(outcome)
                 if args.verbose:
                     state = f"killed by {outcome.by}" if outcome.killed else "SURVIVED"
-                    print(f"{outcome.seconds:6.1f} s  {outcome.mutant.name}: {state}", file=sys.stderr)
-
-    survivors = [o for o in outcomes if not o.killed]
-    elapsed = time.monotonic() - started
-    lines = ["| file | mutant | killed by |", "|---|---|---|"]
-    for o in outcomes:
-        lines.append(
-            f"| `{o.mutant.path}` | {o.mutant.name} | {('`' + o.by + '`') if o.killed else '**survived**'} |"
+                    extra = f" (+{len(outcome.failed) - 1} more)" if len(outcome.failed) > 1 else ""
+                    print(f"{outcome.seconds:6.1f} s  {outcome.mutant.name}: {state}{extra}", file=sys.stderr)
+        collected = (
+            [test for tests in groups for test in collect(copies[0], tests)] if args.every_test else []
         )
-    by_file: dict[str, list[Outcome]] = {}
-    for o in outcomes:
-        by_file.setdefault(o.mutant.path, []).append(o)
-    score = [
-        f"- `{path}`: {sum(o.killed for o in os_)} of {len(os_)} killed"
-        for path, os_ in sorted(by_file.items())
-    ]
-    summary = (
-        f"{len(outcomes) - len(survivors)} of {len(outcomes)} mutants killed, {len(survivors)} survived, "
-        f"in {elapsed / 60:.1f} min"
-    )
-    table = "\n".join([*lines, "", *score, "", summary])
-    print(table)
+
+    text = report(outcomes, time.monotonic() - started)
+    if args.every_test:
+        failing = {test for o in outcomes for test in o.failed}
+        unfailed = sorted(set(collected) - failing)
+        text += (
+            f"\n\n{len(collected) - len(unfailed)} of {len(collected)} selected tests fail on some mutant."
+        )
+        text += "".join(f"\n- no mutant fails `{test}`" for test in unfailed)
+    print(text)
     if EQUIVALENT:
         print("\nNot run (equivalent):")
         for name, why in EQUIVALENT.items():
             print(f"- {name}: {why}")
     if args.markdown is not None:
-        args.markdown.write_text(table + "\n")
-    return 1 if survivors else 0
+        args.markdown.write_text(text + "\n")
+    return 1 if any(not o.killed for o in outcomes) else 0
 
 
 if __name__ == "__main__":

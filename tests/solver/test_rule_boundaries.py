@@ -535,3 +535,56 @@ def test_the_validator_compares_the_reported_utilization_of_each_csm() -> None:
     assert broken(two_csm_book({}), plan) == {"csm_loads"}
     plan["csm_loads"][1]["utilization"] = 0.1004
     assert broken(two_csm_book({}), plan) == set()
+
+
+# ---------------------------------------------------------------- the engine, end to end
+
+
+@pytest.mark.parametrize(("renews_in", "mover"), [(90, "globex"), (91, "acme")])
+def test_the_engine_keeps_an_account_renewing_on_day_90_and_moves_it_on_day_91(
+    make_book: Callable[..., Book], solve_book: Callable[[Book], Plan], renews_in: int, mover: str
+) -> None:
+    # c-ana carries both (0.2), c-lee none: one move brings both to the mean of 0.1, and the cheaper move
+    # is acme (50k ARR), unless acme is frozen.
+    book = make_book(
+        [
+            {
+                "id": "acme",
+                "hours_per_year": 100,
+                "arr": 50_000,
+                "current_csm": "c-ana",
+                "renewal_date": days(renews_in),
+            },
+            {"id": "globex", "hours_per_year": 100, "arr": 100_000, "current_csm": "c-ana"},
+        ],
+        [{"id": "c-ana", "capacity_hours": 1000}, {"id": "c-lee", "capacity_hours": 1000}],
+        balance_tolerance=0.05,
+    )
+    plan = solve_book(book)
+    assert [(m.account, m.from_, m.to) for m in plan.moves] == [(mover, "c-ana", "c-lee")]
+
+
+@pytest.mark.parametrize(("cap", "served"), [(300_000, 2), (299_999, 1)])
+def test_the_engine_fills_a_csm_to_exactly_the_arr_cap_and_not_one_unit_over(
+    make_book: Callable[..., Book], solve_book: Callable[[Book], Plan], cap: int, served: int
+) -> None:
+    book = make_book(
+        [
+            {"id": "big", "hours_per_year": 100, "arr": 200_000},
+            {"id": "small", "hours_per_year": 100, "arr": 100_000},
+        ],
+        [{"id": "c-ana", "capacity_hours": 1000, "arr_cap": cap}],
+    )
+    assert len(solve_book(book).assignments) == served
+
+
+@pytest.mark.parametrize(("ends_in", "served"), [(0, 0), (1, 1)])
+def test_the_engine_gives_nothing_to_a_csm_whose_end_date_is_the_plan_date(
+    make_book: Callable[..., Book], solve_book: Callable[[Book], Plan], ends_in: int, served: int
+) -> None:
+    # One day left of a 3,650 h year is 10 h: room for a 2 h account.
+    book = make_book(
+        [{"id": "tiny", "hours_per_year": 2, "current_csm": "c-ana"}],
+        [{"id": "c-ana", "capacity_hours": 3650, "end_date": days(ends_in)}],
+    )
+    assert len(solve_book(book).assignments) == served
