@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY_SOURCES := app solver tests bench
 
-.PHONY: demo test lint typecheck pytest bench sync solve-demo openapi fixtures clean
+.PHONY: demo test lint typecheck pytest bench sync solve-demo openapi fixtures clean coverage mutants
 
 $(UV):
 	python3 -m venv .tools
@@ -32,6 +32,19 @@ pytest: sync
 
 test: lint typecheck pytest
 
+# Line coverage of app/ and solver/ across every process the tests start (see [tool.coverage] in
+# pyproject.toml); not part of `make test`. Solve children are spawned here, not forked from the fork
+# server: coverage starts in a spawned child (and in `bookplan worker` subprocesses), never in the server.
+coverage: sync
+	rm -f .coverage .coverage.*
+	BOOKPLAN_CHILD_START_METHOD=spawn $(UV) run coverage run -m pytest -q $(PYTEST_ARGS)
+	$(UV) run coverage combine -q
+	$(UV) run coverage report
+
+# Mutation check of the hard rules (bench/mutants.py): slow, so not part of `make test`.
+mutants: sync
+	$(UV) run python -m bench.mutants $(MUTANTS_ARGS)
+
 bench: sync
 	$(UV) run python -m bench.run $(BENCH_ARGS)
 
@@ -42,4 +55,4 @@ openapi: sync
 	$(UV) run bookplan openapi -o openapi/openapi.json
 
 clean:
-	rm -rf .tools .venv .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .tools .venv .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.*

@@ -291,8 +291,10 @@ def availability_share(csm: CSM, policy: Policy) -> float:
 
     if start is None or (today - start).days >= ramp:
         return max(0, end_day) / PLAN_YEAR_DAYS
-    # Integrate the piecewise-linear ramp exactly over [0, end_day].
     s = (start - today).days  # may be negative (started already, still ramping)
+    if ramp == 0:  # no ramp: full speed from the start date (the level jumps, so no trapezoid)
+        return max(0, end_day - max(s, 0)) / PLAN_YEAR_DAYS
+    # Integrate the piecewise-linear ramp exactly over [0, end_day].
     total = 0.0
     points = sorted(
         {0.0, float(end_day), float(min(max(s, 0), end_day)), float(min(max(s + ramp, 0), end_day))}

@@ -1,7 +1,8 @@
 """Solver-free re-check of a plan against its book: every hard rule, every figure, recomputed from scratch.
 
-The engine is never consulted: the plan is judged only through the rule functions of `solver.policy`, so a
-bug in the model (a missing constraint, a wrong scale factor, a stale load) shows up here as a violation.
+The engine is never consulted, and neither are its rule functions: the plan is judged through the rules as
+`solver.validation_rules` states them from the contract, so a bug in the model (a missing constraint, a
+wrong scale factor, a stale load) or in `solver.policy` (a wrong window, a dropped FTE) shows up here.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from solver import policy as rules
+from solver import validation_rules as rules
 from solver.schema import CSM, Account, Book, Pair, Plan, Policy
 
 # Plans may round what they report: hours to 0.1 h, utilization to 3 decimals, money to the unit.
@@ -19,6 +20,8 @@ UTILIZATION_TOLERANCE = 5e-4 + 1e-6
 RELATIVE_TOLERANCE = 1e-3
 # Hard rules are checked on exact sums; this only absorbs float addition noise.
 RULE_EPSILON = 1e-6
+# Money is in whole units: a total one unit over a cap is over it, however large the cap.
+MONEY_TOLERANCE = 0.5
 
 SOLVED_STATUSES = ("optimal", "feasible")
 
@@ -52,10 +55,10 @@ class _Check:
         self.book = book
         self.plan = plan
         self.policy = _plan_policy(book, plan)
-        self.today = rules.as_of(self.policy)
+        self.today = rules.plan_date(self.policy)
         self.accounts: dict[str, Account] = {a.id: a for a in book.accounts}
         self.csms: dict[str, CSM] = {c.id: c for c in book.csms}
-        self.pairs: dict[tuple[str, str], Pair] = rules.pairs_index(book)
+        self.pairs: dict[tuple[str, str], Pair] = {(p.account, p.csm): p for p in book.pairs}
         self.families: dict[str, list[Account]] = defaultdict(list)
         for account in book.accounts:
             if account.parent_id is not None:
@@ -68,11 +71,13 @@ class _Check:
         self.violations.append(Violation(rule, message))
 
     def hours(self, account: Account, csm_id: str) -> float:
-        return rules.pair_hours(account, self.pairs.get((account.id, csm_id)), self.policy)
+        return rules.hours_when_served_by(
+            account, self.pairs.get((account.id, csm_id)), self.policy, self.today
+        )
 
     def eligibility(self, account: Account, csm: CSM) -> str | None:
         pair = self.pairs.get((account.id, csm.id))
-        return rules.eligibility_problem(account, csm, pair, self.policy, today=self.today)
+        return rules.pairing_problem(account, csm, pair, self.policy, self.today)
 
     # ------------------------------------------------------------ coverage
 
@@ -123,7 +128,7 @@ class _Check:
         for csm_id, accounts in self.book_of().items():
             csm = self.csms[csm_id]
             hours = sum(self.hours(a, csm_id) for a in accounts)
-            capacity = rules.capacity_hours(csm, self.policy)
+            capacity = rules.capacity(csm, self.policy, self.today)
             if hours > capacity + RULE_EPSILON:
                 # One decimal reads best, unless it would print an overload as "100.0 h of 100.0 h".
                 digits = 1 if f"{hours:,.1f}" != f"{capacity:,.1f}" else 4
@@ -132,10 +137,10 @@ class _Check:
                     f"{csm_id} carries {hours:,.{digits}f} h of {capacity:,.{digits}f} h capacity",
                 )
             arr = sum(a.arr for a in accounts)
-            arr_cap = rules.csm_arr_cap(csm, self.policy)
-            if arr_cap is not None and arr > arr_cap + RULE_EPSILON * max(1.0, arr_cap):
+            arr_cap = rules.arr_cap(csm, self.policy)
+            if arr_cap is not None and arr > arr_cap + RULE_EPSILON + 1e-12 * arr_cap:
                 self.add("arr_cap", f"{csm_id} manages {arr:,.0f} ARR over the cap of {arr_cap:,.0f}")
-            max_accounts = rules.csm_max_accounts(csm, self.policy)
+            max_accounts = rules.account_cap(csm, self.policy)
             if max_accounts is not None and len(accounts) > max_accounts:
                 self.add("max_accounts", f"{csm_id} has {len(accounts)} accounts, more than {max_accounts}")
 
@@ -153,7 +158,7 @@ class _Check:
         account); a pin is not, so such a pin makes the whole book infeasible.
         """
         for account in self.accounts.values():
-            reason = rules.freeze_reason(account, self.policy)
+            reason = rules.why_it_stays(account, self.policy, self.today)
             if reason is None or account.current_csm is None:
                 continue
             current = self.csms.get(account.current_csm)
@@ -229,18 +234,18 @@ class _Check:
         for csm_id, n in reported.items():
             if csm_id not in self.csms:
                 self.add("csm_loads", f"load reported for unknown CSM {csm_id!r}")
-            elif rules.csm_has_left(self.csms[csm_id], self.today):
+            elif rules.has_left(self.csms[csm_id], self.today):
                 self.add("csm_loads", f"load reported for {csm_id}, who has left")
             elif n > 1:
                 self.add("csm_loads", f"load of {csm_id} reported {n} times")
         max_utilization: float | None = None
         loads = {load.csm: load for load in self.plan.csm_loads}
         for csm in self.csms.values():
-            if rules.csm_has_left(csm, self.today):
+            if rules.has_left(csm, self.today):
                 continue
             accounts = books.get(csm.id, [])
             hours = sum(self.hours(a, csm.id) for a in accounts)
-            capacity = rules.capacity_hours(csm, self.policy)
+            capacity = rules.capacity(csm, self.policy, self.today)
             utilization = hours / capacity if capacity > 0 else 0.0
             if capacity > 0 and (max_utilization is None or utilization > max_utilization):
                 max_utilization = utilization
@@ -256,11 +261,13 @@ class _Check:
             if not _close(load.utilization, utilization, UTILIZATION_TOLERANCE):
                 wrong.append(f"utilization {load.utilization:g} (expected {utilization:.4f})")
             arr = sum(a.arr for a in accounts)
-            if not _close(load.arr, arr, 0.5):
+            if abs(load.arr - arr) > MONEY_TOLERANCE:
                 wrong.append(f"arr {load.arr:g} (expected {arr:g})")
-            arr_cap = rules.csm_arr_cap(csm, self.policy)
+            arr_cap = rules.arr_cap(csm, self.policy)
             if (load.arr_cap is None) != (arr_cap is None) or (
-                load.arr_cap is not None and arr_cap is not None and not _close(load.arr_cap, arr_cap, 0.5)
+                load.arr_cap is not None
+                and arr_cap is not None
+                and abs(load.arr_cap - arr_cap) > MONEY_TOLERANCE
             ):
                 wrong.append(f"arr_cap {load.arr_cap} (expected {arr_cap})")
             if load.accounts != len(accounts):

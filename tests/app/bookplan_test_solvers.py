@@ -1,6 +1,6 @@
 """Solve functions with the engine's signature that misbehave on purpose, for the runner's tests:
 one that overruns its time limit (as CP-SAT sometimes does), one that crashes its process, one that is
-slow but well behaved. They run in the child process, found by `Settings.solve_function`."""
+slow but well behaved, one that raises. They run in the child process, found by `Settings.solve_function`."""
 
 from __future__ import annotations
 
@@ -53,3 +53,14 @@ def slow(
             )
         time.sleep(0.1)
     return solve(book, time_limit=time_limit, on_progress=on_progress)
+
+
+def raises(
+    book: Book,
+    *,
+    time_limit: float | None = None,
+    on_progress: Callable[[Any], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Plan:
+    """Fails the way a bug in the engine does: an exception with a message."""
+    raise RuntimeError(f"model of {len(book.accounts)} accounts has no variable for c-lee")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
-from solver.schema import Book
+from solver.schema import Book, Plan
 from solver.validation import assert_valid_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +95,45 @@ def test_bad_input_exits_2_with_one_line_naming_the_field_and_the_value(
     assert "Traceback" not in err
     for name in names:
         assert name in lines[0], lines[0]
+
+
+def installed_bookplan() -> str:
+    """The console script `uv sync` installed beside the interpreter (not `python -m app`)."""
+    script = Path(sys.executable).parent / "bookplan"
+    assert script.exists(), f"{script} is missing: the project is not installed in this environment"
+    return str(script)
+
+
+def test_the_installed_command_writes_the_plan_to_o_with_the_seed_and_deterministic_mode_it_was_given(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "plan.json"
+    book = ROOT / "fixtures" / "demo_book.json"
+    command = [installed_bookplan(), "solve", str(book), "-o", str(out), "--seed", "7", "--deterministic"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "", "with -o the plan goes to the file, not stdout"
+    assert "largest utilization" in result.stderr
+    plan = Plan.model_validate_json(out.read_text())
+    assert (plan.solver.seed, plan.solver.deterministic, plan.solver.workers) == (7, True, 1)
+    assert_valid_plan(Book.model_validate_json(book.read_text()), plan)
+
+    again = tmp_path / "again.json"
+    command[command.index(str(out))] = str(again)
+    assert subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=tmp_path).returncode == 0
+    replay = Plan.model_validate_json(again.read_text())
+    assert (replay.assignments, replay.moves) == (plan.assignments, plan.moves)
+
+
+def test_the_installed_command_exits_2_naming_the_field_of_a_bad_book(tmp_path: Path) -> None:
+    book = tmp_path / "book.json"
+    book.write_text(book_text({"id": "a", "arr": -5, "tier": "smb"}))
+    result = subprocess.run(
+        [installed_bookplan(), "solve", str(book), "-o", str(tmp_path / "plan.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "accounts[0].arr" in result.stderr
+    assert not (tmp_path / "plan.json").exists()

@@ -150,7 +150,7 @@ def test_hard_region_match_gives_the_account_to_the_csm_of_its_region(
     )
     plan = solve_book(book)
     assert assigned(plan) == {"globex": "c-lee"}
-    assert "EMEA" in move_of(plan, "globex") or "c-ana" in move_of(plan, "globex")
+    assert move_of(plan, "globex") == "c-ana does not cover region EMEA"
 
 
 def test_hard_region_match_leaves_the_account_unserved_naming_the_region(
@@ -179,6 +179,28 @@ def test_soft_region_match_prefers_the_csm_of_the_region_when_it_costs_nothing(
         region_match="soft",
     )
     assert assigned(solve_book(book)) == {"globex": "c-lee"}
+
+
+@pytest.mark.parametrize("speaker_first", [True, False])
+def test_soft_language_match_prefers_the_csm_who_speaks_it_when_it_costs_nothing(
+    make_book: MakeBook, solve_book: SolveBook, assigned: Assigned, speaker_first: bool
+) -> None:
+    csms = [csm("c-ana", languages=["de"]), csm("c-lee", languages=["en"])]
+    book = make_book(
+        [acct("globex", 100, language="de")], csms if speaker_first else csms[::-1], language_match="soft"
+    )
+    assert assigned(solve_book(book)) == {"globex": "c-ana"}
+
+
+def test_soft_language_match_serves_the_account_in_another_language_when_it_must(
+    make_book: MakeBook, solve_book: SolveBook, assigned: Assigned
+) -> None:
+    book = make_book(
+        [acct("globex", 100, language="de")], [csm("c-lee", languages=["en"])], language_match="soft"
+    )
+    assert assigned(solve_book(book)) == {"globex": "c-lee"}
+    hard = make_book([acct("globex", 100, language="de")], [csm("c-lee", languages=["en"])])
+    assert assigned(solve_book(hard)) == {}
 
 
 def test_region_match_off_ignores_regions(

@@ -278,11 +278,19 @@ def test_a_renewal_frozen_account_left_unassigned_is_caught() -> None:
     assert "acme must stay with c-ana (renewal" in messages(book, plan, "freeze")
 
 
-def test_a_renewal_outside_the_freeze_window_lets_the_account_move() -> None:
+@pytest.mark.parametrize(("renewal_date", "broken"), [("2027-02-20", {"freeze"}), ("2027-02-21", set())])
+def test_a_renewal_just_outside_the_freeze_window_lets_the_account_move(
+    renewal_date: str, broken: set[str]
+) -> None:
+    # 2027-02-20 is 90 days after 2026-11-22: still frozen. One day later the move is free.
     book, plan = book_data(), plan_data()
-    account(book, "acme")["renewal_date"] = "2027-06-01"
-    account(book, "initech")["current_csm"] = "c-lee"
-    assert "freeze" not in rules_broken(book, plan)
+    account(book, "acme")["renewal_date"] = renewal_date
+    assign(plan, "acme", "c-lee")
+    plan["moves"].append({"account": "acme", "from": "c-ana", "to": "c-lee", "reason": "balance"})
+    load(plan, "c-ana").update(hours=100.0, utilization=0.1, arr=100_000, accounts=1)
+    load(plan, "c-lee").update(hours=500.0, utilization=0.5, arr=500_000, accounts=2)
+    plan.update(max_utilization=0.5, max_utilization_bound=0.5)
+    assert rules_broken(book, plan) == broken
 
 
 def test_an_onboarding_account_moved_away_is_caught() -> None:

@@ -63,7 +63,8 @@ class Workers:
             "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT)]),
             # Workers spawn their solves by default; these tests use the fork server for speed, and the
             # SIGKILL test asks for spawn explicitly, so both start methods are exercised.
-            "BOOKPLAN_CHILD_START_METHOD": "forkserver",
+            # (`make coverage` asks for spawn: coverage follows spawned children, not the fork server's.)
+            "BOOKPLAN_CHILD_START_METHOD": os.environ.get("BOOKPLAN_CHILD_START_METHOD", "forkserver"),
             **env,
         }
         proc = subprocess.Popen(
