@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.revisions import etag
 from app.errors import (
     BookError,
     Busy,
@@ -20,9 +21,11 @@ from app.errors import (
     DomainError,
     Forbidden,
     NotFound,
+    PreconditionFailed,
     SolveFailed,
     Stale,
     TooLarge,
+    TooManyJobs,
     Unauthorized,
 )
 from app.models import ErrorResponse
@@ -36,8 +39,10 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (Stale, 409),
     (Conflict, 409),
+    (PreconditionFailed, 412),
     (TooLarge, 413),
     (BookError, 422),
+    (TooManyJobs, 429),
     (Busy, 503),
     (SolveFailed, 503),
 ]
@@ -87,8 +92,10 @@ def domain_error_response(exc: DomainError | BookError, status: int) -> JSONResp
     if isinstance(exc, Stale):
         extra["changes"] = exc.changes
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if status == 503:
+    if status in (429, 503):
         headers = {"Retry-After": "5"}
+    if isinstance(exc, PreconditionFailed):
+        headers = {"ETag": etag(exc.revision)}
     message = exc.message
     return JSONResponse(
         error_body(message, [{"field": field, "message": message, "value": value}], **extra),

@@ -32,7 +32,7 @@ from app.models import (
     utcnow,
 )
 from app.runner.base import JobRunner
-from app.services.book import book_changes, describe_changes, load_book, read_state
+from app.services.book import book_changes, describe_changes, load_book, lock_book, read_state
 from app.services.keys import Principal
 from solver.errors import describe_validation_error
 from solver.schema import Book, Policy
@@ -331,11 +331,8 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
     A plan computed on a book that has changed since is stale (409 naming what changed); nothing is applied.
     """
     with db.writing() as session:
-        # Lock the book header first (PostgreSQL; SQLite's write lock is already held) so concurrent
-        # approvals and edits queue behind this one.
-        state = session.execute(
-            select(BookState).where(BookState.id == 1).with_for_update()  # type: ignore[arg-type]
-        ).scalar_one()
+        # The book's lock first, as every book write takes it (`lock_book`): one lock order, no deadlock.
+        current_revision = lock_book(session)
         job = session.execute(
             select(PlanJob).where(PlanJob.id == job_id).with_for_update()  # type: ignore[arg-type]
         ).scalar_one_or_none()
@@ -371,8 +368,8 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
                 field="plan_id",
                 value=job_id,
             )
-        revision = state.revision + 1  # read now: the UPDATE below refreshes `state` in the session
-        if job.source != "stored" or job.book_revision != state.revision:
+        revision = current_revision + 1
+        if job.source != "stored" or job.book_revision != current_revision:
             _check_not_stale(session, job)
         now = utcnow()
         moves = session.execute(select(_MOVES).where(_MOVES.c.plan_id == job_id).order_by(_MOVES.c.seq)).all()
