@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.api.auth import AuthBeforeBodyMiddleware
 from app.api.errors import BodyLimitMiddleware, install_error_handlers
 from app.api.routes import audit, book, gaps, health, plans, schedule, solve
 from app.core.config import Settings, get_settings
@@ -97,8 +98,11 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    for router in (book.router, solve.router, plans.router, gaps.router, audit.router, schedule.router):
+    api_routers = (book.router, solve.router, plans.router, gaps.router, audit.router, schedule.router)
+    for router in api_routers:
         app.include_router(router, responses=API_ERRORS)  # type: ignore[arg-type]
+    # Added last, so it runs first: a request without a valid key is answered before any body is read.
+    app.add_middleware(AuthBeforeBodyMiddleware, routes=[r for router in api_routers for r in router.routes])
     # Pages for people (app/pages: sign-in, book, plans, gaps, audit; left out of the OpenAPI document)
     # and their stylesheet and script.
     from fastapi.staticfiles import StaticFiles
