@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 
 from app.api.auth import AuthBeforeBodyMiddleware
 from app.api.errors import BodyLimitMiddleware, install_error_handlers
+from app.api.hygiene import NulGuardMiddleware
 from app.api.routes import audit, book, gaps, health, plans, schedule, solve
 from app.core.config import Settings, get_settings
 from app.core.db import Database, check_migrated
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     api_routers = (book.router, solve.router, plans.router, gaps.router, audit.router, schedule.router)
     for router in api_routers:
         app.include_router(router, responses=API_ERRORS)  # type: ignore[arg-type]
+    app.add_middleware(NulGuardMiddleware)
     # Added last, so it runs first: a request without a valid key is answered before any body is read.
     app.add_middleware(AuthBeforeBodyMiddleware, routes=[r for router in api_routers for r in router.routes])
     # Pages for people (app/pages: sign-in, book, plans, gaps, audit; left out of the OpenAPI document)

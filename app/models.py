@@ -7,17 +7,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from solver.schema import CSM, Account, Book, Plan
+from solver.schema import CSM, Account, Book, Plan, refuse_nul
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 Scope = Literal["ops", "hr", "scheduler"]
 SCOPES: tuple[Scope, ...] = ("ops", "hr", "scheduler")
 MAX_PAGE = 500
+# No list is this long; a larger offset is a typo or a probe, and SQL integer types overflow past 2**63.
+MAX_OFFSET = 10_000_000
+
+
+def bounded_offset(offset: int) -> int:
+    """A page offset clamped into [0, MAX_OFFSET] (pages clamp; the API refuses with 422 instead)."""
+    return min(max(0, offset), MAX_OFFSET)
 
 
 def utcnow() -> dt.datetime:
@@ -179,6 +186,15 @@ class _Public(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
+class RequestBody(_Public):
+    """A request body: no string of it may hold a NUL (stored text cannot; see `solver.schema`)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_has_no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
+
+
 class ErrorDetail(_Public):
     field: str | None = None
     message: str
@@ -244,7 +260,7 @@ class ImportResult(_Public):
     ignored_columns: list[str] = Field(default_factory=list, max_length=1000)
 
 
-class PolicyOverrides(_Public):
+class PolicyOverrides(RequestBody):
     """Policy fields to change for this plan only; absent fields keep the book's policy."""
 
     as_of: dt.date | None = None
@@ -264,7 +280,7 @@ class PolicyOverrides(_Public):
     workers: int | None = Field(default=None, ge=1, le=64)
 
 
-class PlanRequest(_Public):
+class PlanRequest(RequestBody):
     """`{}` plans the stored book; `{"book": ...}` an inline one; `policy` overrides fields for this plan."""
 
     book: Book | None = None
@@ -324,7 +340,7 @@ class PlanJobList(_Public):
     offset: int
 
 
-class ApproveRequest(_Public):
+class ApproveRequest(RequestBody):
     note: str | None = Field(default=None, max_length=1000)
 
 

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 Tier = Literal["strategic", "enterprise", "mid_market", "smb", "tech_touch"]
 TIERS: tuple[Tier, ...] = ("strategic", "enterprise", "mid_market", "smb", "tech_touch")
@@ -27,7 +36,43 @@ MAX_CSMS = 20_000
 MAX_PAIRS = 1_000_000
 MAX_ID_LENGTH = 200
 
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+
+def id_problem(value: str) -> str | None:
+    """Why `value` cannot be an id, or None: an id names one account or CSM in a URL path, a CSV cell and a
+    CRM, so it is never blank and holds no `/` and no control character (NUL included)."""
+    if not value.strip():
+        return "must not be blank"
+    if "/" in value:
+        return "must not contain '/' (an id is one segment of a URL path)"
+    for char in value:
+        if unicodedata.category(char) == "Cc":
+            return f"must not contain control characters (found U+{ord(char):04X})"
+    return None
+
+
+def valid_id(value: str) -> str:
+    problem = id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def refuse_nul(value: Any) -> Any:
+    """NUL fits no text column (PostgreSQL refuses it) and no CS text has one: refused in every string.
+
+    Checks a field's own text (a string, strings in a list, a mapping's string keys and values); nested
+    models check their own fields, so the error names the innermost field."""
+    texts: list[Any] = [value]
+    if isinstance(value, list | tuple):
+        texts = list(value)
+    elif isinstance(value, dict):
+        texts = [*value.keys(), *value.values()]
+    if any(isinstance(text, str) and "\x00" in text for text in texts):
+        raise ValueError("must not contain a NUL character (\\x00)")
+    return value
+
+
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(valid_id)]
 # Upper limits keep every figure far inside what the engine's integer scaling can hold.
 MAX_MONEY = 1e12  # a trillion: no account or ARR cap is larger
 MAX_HOURS = 1e6  # no account needs, and no CSM gives, a million hours a year
@@ -46,6 +91,11 @@ Hours = Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_HOU
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_has_no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class Activity(_Strict):

@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.db import Database
 from app.errors import BookError, Conflict, DomainError, NotFound, SolveFailed
-from app.models import AuditEvent, PlanJob, PlanRequest, PolicyOverrides
+from app.models import AuditEvent, PlanJob, PlanRequest, PolicyOverrides, bounded_offset
 from app.pages import views
 from app.pages.session import (
     PageSession,
@@ -45,7 +45,12 @@ from solver.schema import Book, Plan, Policy
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 templates.env.filters.update(
-    money=views.money, hours=views.hours, percent=views.percent, tier=views.tier_label, when=views.when
+    money=views.money,
+    hours=views.hours,
+    percent=views.percent,
+    tier=views.tier_label,
+    when=views.when,
+    segment=views.path_segment,
 )
 
 OPS = ("ops",)
@@ -347,7 +352,7 @@ def plans_page(request: Request, offset: int = 0) -> Response:
     page = guard(request, PLAN_READERS, "plans")
     if isinstance(page, Response):
         return page
-    return render(request, "plans.html", _plans_context(request, page, max(0, offset)))
+    return render(request, "plans.html", _plans_context(request, page, bounded_offset(offset)))
 
 
 def _parse_overrides(
@@ -766,7 +771,7 @@ def audit_page(
     page = guard(request, OPS, "the audit log")
     if isinstance(page, Response):
         return page
-    offset = max(0, offset)
+    offset = bounded_offset(offset)
     with _db(request).session() as session:
         events = audit_service.list_events(
             session, 100, offset, plan_id=plan_id or None, action=action or None, account=account or None

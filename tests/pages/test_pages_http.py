@@ -221,3 +221,17 @@ def test_the_start_form_overrides_only_the_fields_changed_from_the_books_policy(
     second = client.post("/plans", data={**unchanged, **values, "renewal_freeze_days": "30"})
     second_job = wait_for(client, second.headers["location"].rsplit("/", 1)[-1])
     assert second_job["policy_overrides"] == {"renewal_freeze_days": 30}
+
+
+def test_a_page_offset_past_any_list_is_clamped_not_a_500(client: TestClient) -> None:
+    sign_in(client, "ops")
+    for path in ("/plans", "/audit"):
+        response = client.get(path, params={"offset": "99999999999999999999"})
+        assert response.status_code == 200, (path, response.text[:200])
+
+
+def test_a_nul_in_a_page_filter_is_422_not_a_500(client: TestClient) -> None:
+    sign_in(client, "ops")
+    response = client.get("/audit", params={"account": "a\x00"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "account"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import DbDep, OpsKey, ReadSummaryKey, SessionDep, WriteSessionDep
 from app.api.revisions import etag, expected_revisions, set_etag
 from app.errors import BookError
 from app.models import (
+    MAX_OFFSET,
     MAX_PAGE,
     AccountList,
     BookReplaced,
@@ -22,7 +24,7 @@ from app.models import (
 )
 from app.services import book as book_service
 from app.services import csv_io
-from solver.schema import CSM, Account, Book, Policy
+from solver.schema import CSM, MAX_ID_LENGTH, Account, Book, Policy, valid_id
 
 router = APIRouter(prefix="/v1/book", tags=["book"])
 
@@ -45,8 +47,10 @@ PRECONDITION: dict[int | str, dict[str, Any]] = {
     412: {"model": ErrorResponse, "description": "If-Match names a revision the book has moved past"}
 }
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"At most {MAX_PAGE}")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 IfMatch = Annotated[frozenset[int] | None, Depends(expected_revisions)]
+AccountId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(valid_id)]
+CsmId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(valid_id)]
 
 
 @router.get("", response_model=Book)
@@ -126,7 +130,7 @@ async def import_accounts_csv(
 
 
 @router.get("/accounts/{account_id}", response_model=Account, responses=NOT_FOUND)
-def read_account(account_id: str, session: SessionDep, response: Response, _key: OpsKey) -> Account:
+def read_account(account_id: AccountId, session: SessionDep, response: Response, _key: OpsKey) -> Account:
     set_etag(response, book_service.revision_of(session))
     return book_service.get_account(session, account_id)
 
@@ -135,7 +139,7 @@ def read_account(account_id: str, session: SessionDep, response: Response, _key:
     "/accounts/{account_id}", response_model=Account, responses={201: {"model": Account}, **PRECONDITION}
 )
 def upsert_account(
-    account_id: str,
+    account_id: AccountId,
     account: Account,
     response: Response,
     session: WriteSessionDep,
@@ -152,7 +156,7 @@ def upsert_account(
 
 @router.delete("/accounts/{account_id}", response_model=BookRevision, responses={**NOT_FOUND, **PRECONDITION})
 def delete_account(
-    account_id: str, session: WriteSessionDep, response: Response, key: OpsKey, expected: IfMatch
+    account_id: AccountId, session: WriteSessionDep, response: Response, key: OpsKey, expected: IfMatch
 ) -> BookRevision:
     revision = book_service.delete_account(session, account_id, key.name, expected)
     set_etag(response, revision)
@@ -191,14 +195,14 @@ async def import_csms_csv(
 
 
 @router.get("/csms/{csm_id}", response_model=CSM, responses=NOT_FOUND)
-def read_csm(csm_id: str, session: SessionDep, response: Response, _key: OpsKey) -> CSM:
+def read_csm(csm_id: CsmId, session: SessionDep, response: Response, _key: OpsKey) -> CSM:
     set_etag(response, book_service.revision_of(session))
     return book_service.get_csm(session, csm_id)
 
 
 @router.put("/csms/{csm_id}", response_model=CSM, responses={201: {"model": CSM}, **PRECONDITION})
 def upsert_csm(
-    csm_id: str, csm: CSM, response: Response, session: WriteSessionDep, key: OpsKey, expected: IfMatch
+    csm_id: CsmId, csm: CSM, response: Response, session: WriteSessionDep, key: OpsKey, expected: IfMatch
 ) -> CSM:
     saved, created, revision = book_service.put_csm(session, csm_id, csm, key.name, expected)
     if created:
@@ -211,7 +215,7 @@ def upsert_csm(
     "/csms/{csm_id}", response_model=BookRevision, responses={**NOT_FOUND, **CONFLICT, **PRECONDITION}
 )
 def delete_csm(
-    csm_id: str, session: WriteSessionDep, response: Response, key: OpsKey, expected: IfMatch
+    csm_id: CsmId, session: WriteSessionDep, response: Response, key: OpsKey, expected: IfMatch
 ) -> BookRevision:
     """Remove a CSM who holds no accounts (409 naming the accounts otherwise)."""
     revision = book_service.delete_csm(session, csm_id, key.name, expected)

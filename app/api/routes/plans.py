@@ -16,6 +16,7 @@ from app.api.deps import (
     StartPlanKey,
 )
 from app.models import (
+    MAX_OFFSET,
     MAX_PAGE,
     ApprovalResult,
     ApproveRequest,
@@ -58,7 +59,7 @@ def read_plans(
     session: SessionDep,
     _key: StartPlanKey,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: JobStatus | None = None,
 ) -> PlanJobList:
     """Plan history, newest first."""
