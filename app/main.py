@@ -105,6 +105,11 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     app.add_middleware(NulGuardMiddleware)
     # Added last, so it runs first: a request without a valid key is answered before any body is read.
     app.add_middleware(AuthBeforeBodyMiddleware, routes=[r for router in api_routers for r in router.routes])
+    if settings.trusted_proxy_list():
+        # Outermost: only a trusted proxy's X-Forwarded-* set the scheme and client every later layer sees.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list())
     # Pages for people (app/pages: sign-in, book, plans, gaps, audit; left out of the OpenAPI document)
     # and their stylesheet and script.
     from fastapi.staticfiles import StaticFiles

@@ -88,20 +88,29 @@ class PlanJob(SQLModel, table=True):
     """A plan job: what was asked, by whom, on which book, its progress and its plan."""
 
     __tablename__ = "plan_job"
-    __table_args__ = (Index("ix_plan_job_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_plan_job_status_created", "status", "created_at"),
+        Index("ix_plan_job_key_status", "requested_by_key_id", "status"),
+        Index("ix_plan_job_book_sha256", "book_sha256"),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     status: str = Field(max_length=16)
     source: str = Field(max_length=16)  # "stored" or "inline"
     requested_by: str = Field(max_length=200)
+    # The API key that asked (None: the CLI, or a job from before keys were recorded): quotas count by it.
+    requested_by_key_id: int | None = None
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     book_revision: int | None = None
     input_sha256: str = Field(max_length=64)
     time_limit_seconds: float
-    # The book as solved (policy overrides applied), as JSON text: the child's input and approve's baseline.
-    input_book: str = Field(sa_column=Column(Text, nullable=False))
+    # The book as solved is `book_snapshot[book_sha256]` (the book before overrides, stored once per content)
+    # with `input_policy` as its policy. Jobs from before snapshots hold the whole book in `input_book`.
+    input_book: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    book_sha256: str | None = Field(default=None, max_length=64)
+    input_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # The stored book's policy before overrides, so a stale check does not mistake an override for an edit.
     base_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     policy_overrides: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -139,6 +148,8 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=200)
+    # The API key behind `actor` (names need not be unique); None for the CLI and the service itself.
+    actor_key_id: int | None = None
     action: str = Field(max_length=40)
     plan_id: str | None = Field(default=None, max_length=32, index=True)
     account: str | None = Field(default=None, max_length=200)
@@ -165,18 +176,41 @@ class ApiKey(SQLModel, table=True):
 
 
 class IdempotencyKey(SQLModel, table=True):
-    """One row per (route, key): the unique constraint is what makes 20 parallel retries one job."""
+    """One row per (API key, route, key): the unique constraint makes 20 parallel retries one job, and
+    another API key's use of the same text is another request."""
 
     __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("route", "key", name="uq_idempotency_route_key"),)
+    __table_args__ = (UniqueConstraint("key_id", "route", "key", name="uq_idempotency_key_route_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    key_id: int = Field(default=0)
     route: str = Field(max_length=40)
     key: str = Field(max_length=200)
     body_sha256: str = Field(max_length=64)
     job_id: str | None = Field(default=None, max_length=32)
     response: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class BookSnapshot(SQLModel, table=True):
+    """A book as plan jobs were asked to solve it (before policy overrides), stored once per content."""
+
+    __tablename__ = "book_snapshot"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    book: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PageSession(SQLModel, table=True):
+    """A sign-in on the pages: the cookie names it, and sign-out revokes it here."""
+
+    __tablename__ = "page_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    key_id: int
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    revoked_at: dt.datetime | None = None
 
 
 # ---------------------------------------------------------------- public shapes
@@ -311,6 +345,7 @@ class PlanJobSummary(_Public):
     url: str
     source: str
     requested_by: str
+    requested_by_key_id: int | None = None
     created_at: dt.datetime
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
@@ -357,6 +392,7 @@ class AuditEventPublic(_Public):
     id: int
     at: dt.datetime
     actor: str
+    actor_key_id: int | None = None
     action: str
     plan_id: str | None = None
     account: str | None = None

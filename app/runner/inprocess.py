@@ -17,6 +17,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.models import PlanJob, PlanMove, utcnow
 from app.runner.child import SolveProcess
+from app.services.snapshots import input_book_text, job_input_columns
 
 log = logging.getLogger("bookplan.runner")
 _JOBS = PlanJob.__table__  # type: ignore[attr-defined]
@@ -131,9 +132,13 @@ class InProcessRunner:
             if not claimed:
                 return None
             job = session.execute(
-                select(_JOBS.c.id, _JOBS.c.input_book, _JOBS.c.time_limit_seconds).where(_JOBS.c.id == row[0])
+                select(_JOBS.c.id, _JOBS.c.time_limit_seconds, *job_input_columns()).where(
+                    _JOBS.c.id == row[0]
+                )
             ).one()
-        return dict(job._mapping)
+            claimed_job = dict(job._mapping)
+            claimed_job["input_book"] = input_book_text(session, claimed_job)
+        return claimed_job
 
     def _is_cancelled(self, job_id: str) -> bool:
         with self._lock:

@@ -27,6 +27,7 @@ from app.models import (
     TierSummary,
     utcnow,
 )
+from app.services.keys import Actor, actor_key_id, actor_name
 from solver.errors import describe_validation_error
 from solver.schema import CSM, TIERS, Account, Book, Policy
 
@@ -104,19 +105,27 @@ def lock_book(session: Session, expected: Expected = None) -> int:
     return revision
 
 
-def _bump(session: Session, actor: str) -> int:
+def _bump(session: Session, actor: Actor) -> int:
     now = utcnow()
     session.execute(
         update(_STATE)
         .where(_STATE.c.id == 1)
-        .values(revision=_STATE.c.revision + 1, updated_at=now, updated_by=actor)
+        .values(revision=_STATE.c.revision + 1, updated_at=now, updated_by=actor_name(actor))
     )
     revision = session.execute(select(_STATE.c.revision).where(_STATE.c.id == 1)).scalar_one()
     return int(revision)
 
 
-def audit(session: Session, actor: str, action: str, revision: int | None, **fields: Any) -> None:
-    session.add(AuditEvent(actor=actor, action=action, book_revision=revision, **fields))
+def audit(session: Session, actor: Actor, action: str, revision: int | None, **fields: Any) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor_name(actor),
+            actor_key_id=actor_key_id(actor),
+            action=action,
+            book_revision=revision,
+            **fields,
+        )
+    )
 
 
 def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -124,7 +133,7 @@ def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
         session.execute(insert(table), rows[start : start + _INSERT_BATCH])
 
 
-def write_book(session: Session, book: Book, actor: str, action: str = "book_replaced") -> BookReplaced:
+def write_book(session: Session, book: Book, actor: Actor, action: str = "book_replaced") -> BookReplaced:
     """Replace accounts, CSMs, policy and pairs; the caller's transaction makes it all or nothing."""
     session.execute(delete(_ACCOUNTS))
     session.execute(delete(_CSMS))
@@ -151,7 +160,7 @@ def write_book(session: Session, book: Book, actor: str, action: str = "book_rep
     )
 
 
-def replace_book(session: Session, book: Book, actor: str, expected: Expected = None) -> BookReplaced:
+def replace_book(session: Session, book: Book, actor: Actor, expected: Expected = None) -> BookReplaced:
     lock_book(session, expected)
     result = write_book(session, book, actor)
     session.commit()
@@ -289,7 +298,7 @@ def _next_position(session: Session, table: Any) -> int:
 
 
 def put_account(
-    session: Session, account_id: str, account: Account, actor: str, expected: Expected = None
+    session: Session, account_id: str, account: Account, actor: Actor, expected: Expected = None
 ) -> tuple[Account, bool, int]:
     """Create or replace one account; returns it, whether it was created, and the book's new revision."""
     if account.id != account_id:
@@ -330,7 +339,7 @@ def put_account(
     return account, existing is None, revision
 
 
-def delete_account(session: Session, account_id: str, actor: str, expected: Expected = None) -> int:
+def delete_account(session: Session, account_id: str, actor: Actor, expected: Expected = None) -> int:
     lock_book(session, expected)
     existing = session.get(AccountRow, account_id)
     if existing is None:
@@ -354,7 +363,7 @@ def delete_account(session: Session, account_id: str, actor: str, expected: Expe
 
 
 def put_csm(
-    session: Session, csm_id: str, csm: CSM, actor: str, expected: Expected = None
+    session: Session, csm_id: str, csm: CSM, actor: Actor, expected: Expected = None
 ) -> tuple[CSM, bool, int]:
     if csm.id != csm_id:
         raise BookError(
@@ -387,7 +396,7 @@ def put_csm(
     return csm, existing is None, revision
 
 
-def delete_csm(session: Session, csm_id: str, actor: str, expected: Expected = None) -> int:
+def delete_csm(session: Session, csm_id: str, actor: Actor, expected: Expected = None) -> int:
     lock_book(session, expected)
     existing = session.get(CSMRow, csm_id)
     if existing is None:
@@ -418,7 +427,9 @@ def delete_csm(session: Session, csm_id: str, actor: str, expected: Expected = N
     return revision
 
 
-def put_policy(session: Session, policy: Policy, actor: str, expected: Expected = None) -> tuple[Policy, int]:
+def put_policy(
+    session: Session, policy: Policy, actor: Actor, expected: Expected = None
+) -> tuple[Policy, int]:
     lock_book(session, expected)
     state = read_state(session)
     before = state.policy
@@ -494,7 +505,7 @@ def describe_changes(changes: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- CSV
 
 
-def import_accounts_csv(session: Session, text: str, actor: str, expected: Expected = None) -> ImportResult:
+def import_accounts_csv(session: Session, text: str, actor: Actor, expected: Expected = None) -> ImportResult:
     """Replace the stored book's accounts with a CSV's, keeping CSMs, policy and the pairs still valid."""
     from app.services.csv_io import parse_accounts_csv
 
@@ -510,7 +521,7 @@ def import_accounts_csv(session: Session, text: str, actor: str, expected: Expec
     )
 
 
-def import_csms_csv(session: Session, text: str, actor: str, expected: Expected = None) -> ImportResult:
+def import_csms_csv(session: Session, text: str, actor: Actor, expected: Expected = None) -> ImportResult:
     """Replace the stored book's CSMs with a CSV's; every account's current CSM must still exist."""
     from app.services.csv_io import parse_csms_csv
 

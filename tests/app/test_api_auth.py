@@ -33,7 +33,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/v1/plans"): {"ops", "scheduler"},
     ("GET", "/v1/plans"): {"ops", "scheduler"},
     ("GET", "/v1/plans/{plan_id}"): {"ops", "scheduler"},
-    ("DELETE", "/v1/plans/{plan_id}"): {"ops"},
+    ("DELETE", "/v1/plans/{plan_id}"): {"ops", "scheduler"},  # scheduler: only the jobs it started
     ("POST", "/v1/plans/{plan_id}/approve"): {"ops"},
     ("GET", "/v1/hiring-gaps"): {"ops", "hr"},
     ("POST", "/v1/hiring-gaps"): {"ops", "hr"},

@@ -24,6 +24,7 @@ from app.models import (
 )
 from app.services import book as book_service
 from app.services import csv_io
+from app.services.keys import Principal
 from solver.schema import CSM, MAX_ID_LENGTH, Account, Book, Policy, valid_id
 
 router = APIRouter(prefix="/v1/book", tags=["book"])
@@ -66,7 +67,7 @@ def replace_book(
     book: Book, session: WriteSessionDep, response: Response, key: OpsKey, expected: IfMatch
 ) -> BookReplaced:
     """Replace the whole stored book, all or nothing; with `If-Match`, only if it is still that revision."""
-    result = book_service.replace_book(session, book, key.name, expected)
+    result = book_service.replace_book(session, book, key, expected)
     set_etag(response, result.revision)
     return result
 
@@ -86,7 +87,7 @@ async def read_book_summary(request: Request, db: DbDep, _key: ReadSummaryKey) -
 def replace_policy(
     policy: Policy, session: WriteSessionDep, response: Response, key: OpsKey, expected: IfMatch
 ) -> Policy:
-    saved, revision = book_service.put_policy(session, policy, key.name, expected)
+    saved, revision = book_service.put_policy(session, policy, key, expected)
     set_etag(response, revision)
     return saved
 
@@ -122,9 +123,7 @@ async def import_accounts_csv(
 ) -> ImportResult:
     """Replace every account with those of a CSV (CRM export columns accepted; see app/README.md)."""
     text = await _csv_text(request)
-    result: ImportResult = await _in_thread(
-        book_service.import_accounts_csv, request, text, key.name, expected
-    )
+    result: ImportResult = await _in_thread(book_service.import_accounts_csv, request, text, key, expected)
     set_etag(response, result.revision)
     return result
 
@@ -147,7 +146,7 @@ def upsert_account(
     expected: IfMatch,
 ) -> Account:
     """Create or replace one account (201 when created); with `If-Match`, only on that book revision."""
-    saved, created, revision = book_service.put_account(session, account_id, account, key.name, expected)
+    saved, created, revision = book_service.put_account(session, account_id, account, key, expected)
     if created:
         response.status_code = status.HTTP_201_CREATED
     set_etag(response, revision)
@@ -158,7 +157,7 @@ def upsert_account(
 def delete_account(
     account_id: AccountId, session: WriteSessionDep, response: Response, key: OpsKey, expected: IfMatch
 ) -> BookRevision:
-    revision = book_service.delete_account(session, account_id, key.name, expected)
+    revision = book_service.delete_account(session, account_id, key, expected)
     set_etag(response, revision)
     return BookRevision(revision=revision)
 
@@ -189,7 +188,7 @@ async def import_csms_csv(
 ) -> ImportResult:
     """Replace every CSM with those of a CSV; accounts must still find their current CSM."""
     text = await _csv_text(request)
-    result: ImportResult = await _in_thread(book_service.import_csms_csv, request, text, key.name, expected)
+    result: ImportResult = await _in_thread(book_service.import_csms_csv, request, text, key, expected)
     set_etag(response, result.revision)
     return result
 
@@ -204,7 +203,7 @@ def read_csm(csm_id: CsmId, session: SessionDep, response: Response, _key: OpsKe
 def upsert_csm(
     csm_id: CsmId, csm: CSM, response: Response, session: WriteSessionDep, key: OpsKey, expected: IfMatch
 ) -> CSM:
-    saved, created, revision = book_service.put_csm(session, csm_id, csm, key.name, expected)
+    saved, created, revision = book_service.put_csm(session, csm_id, csm, key, expected)
     if created:
         response.status_code = status.HTTP_201_CREATED
     set_etag(response, revision)
@@ -218,7 +217,7 @@ def delete_csm(
     csm_id: CsmId, session: WriteSessionDep, response: Response, key: OpsKey, expected: IfMatch
 ) -> BookRevision:
     """Remove a CSM who holds no accounts (409 naming the accounts otherwise)."""
-    revision = book_service.delete_csm(session, csm_id, key.name, expected)
+    revision = book_service.delete_csm(session, csm_id, key, expected)
     set_etag(response, revision)
     return BookRevision(revision=revision)
 
@@ -244,7 +243,7 @@ async def _csv_text(request: Request) -> str:
             raise BookError(f"body: not UTF-8 text (byte {exc.start})", field="body") from None
 
 
-async def _in_thread(function: Any, request: Request, text: str, actor: str, expected: Any) -> Any:
+async def _in_thread(function: Any, request: Request, text: str, actor: Principal, expected: Any) -> Any:
     """Run a blocking import in the thread pool with a write session, as a sync route would."""
     db = request.app.state.db
 
