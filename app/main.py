@@ -25,6 +25,7 @@ from app.services.gaps import GapReports
 from app.services.keys import KeyCache
 from app.services.schedule import EmbeddedTicker
 from app.services.solve import SyncSolver
+from app.services.webhooks import WebhookSender
 
 log = logging.getLogger("bookplan")
 
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
             # The schedule and webhooks (app/services/schedule.py); workers tick too when there are some.
             ticker = EmbeddedTicker(db, job_runner, settings)
             ticker.start()
+            sender = WebhookSender(db, settings)
+            sender.start()
             # What start-up loaded (OR-Tools, pydantic schemas...) lives as long as the process: freezing it
             # keeps the collector from re-scanning it in every full collection, a tail-latency cost.
             gc.freeze()
@@ -75,6 +78,7 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
                 yield
             finally:
                 ticker.stop()
+                sender.stop()
                 job_runner.stop()
         finally:
             db.dispose()
