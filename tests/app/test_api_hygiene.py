@@ -76,3 +76,9 @@ def test_an_offset_past_any_list_is_422_naming_it(api: Api) -> None:
         answer = api.get(path, params={"offset": "99999999999999999999"})
         assert answer.status_code == 422, (path, answer.text)
         assert answer.json()["detail"][0]["field"] == "offset"
+
+
+def test_a_query_parameter_given_twice_is_422_naming_it(api: Api) -> None:
+    answer = api.get("/v1/plans?limit=1&limit=500")
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["field"] == "limit"
