@@ -38,6 +38,11 @@ ACTIONS = (
     ("approve", 8),
 )
 EXPECTED_CONFLICTS = {409, 412, 429}  # stale plan, stale If-Match, the key's job quota
+# Edits come in bursts: for EDIT_SECONDS of every CYCLE_SECONDS clients edit, then the book rests and a
+# planner (client 0, its own key) starts a plan that can still be approved when it lands (any edit in
+# between makes it stale: 409). Approvals are tried throughout.
+CYCLE_SECONDS = 20.0
+EDIT_SECONDS = 12.0
 
 
 class Recorder:
@@ -76,18 +81,39 @@ async def _request(
     return response
 
 
+def _editing(started: float) -> bool:
+    return (time.perf_counter() - started) % CYCLE_SECONDS < EDIT_SECONDS
+
+
+async def _planner(
+    client: httpx.AsyncClient, recorder: Recorder, key: str, started: float, stop_at: float
+) -> None:
+    """At the start of every quiet window, one plan of the stored book (with its own key)."""
+    planned_in: set[int] = set()
+    while time.perf_counter() < stop_at:
+        window = int((time.perf_counter() - started) // CYCLE_SECONDS)
+        if not _editing(started) and window not in planned_in:
+            planned_in.add(window)
+            headers = {"Authorization": f"Bearer {key}"}
+            await _request(client, recorder, "POST /v1/plans", "POST", "/v1/plans", json={}, headers=headers)
+        await asyncio.sleep(0.2)
+
+
 async def _client_loop(
     index: int,
     client: httpx.AsyncClient,
     recorder: Recorder,
     account_ids: list[str],
     csm_ids: list[str],
+    started: float,
     stop_at: float,
 ) -> None:
     rng = random.Random(index)
     names, weights = zip(*ACTIONS, strict=True)
     while time.perf_counter() < stop_at:
         action = rng.choices(names, weights)[0]
+        if action == "edit" and not _editing(started):
+            action = "approve"
         account = rng.choice(account_ids)
         if action == "summary":
             await _request(client, recorder, "GET /v1/book/summary", "GET", "/v1/book/summary")
@@ -176,16 +202,23 @@ def _audit_events(client: httpx.Client) -> list[dict[str, Any]]:
 
 
 async def _run_clients(
-    base: str, key: str, clients: int, seconds: float, account_ids: list[str], csm_ids: list[str]
+    base: str,
+    keys: tuple[str, str],
+    clients: int,
+    seconds: float,
+    account_ids: list[str],
+    csm_ids: list[str],
 ) -> dict[str, Any]:
     recorder = Recorder()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
+    headers = {"Authorization": f"Bearer {keys[0]}"}
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60, headers=headers) as client:
-        stop_at = time.perf_counter() + seconds
-        await asyncio.gather(
-            *(_client_loop(i, client, recorder, account_ids, csm_ids, stop_at) for i in range(clients))
-        )
+        started = time.perf_counter()
+        stop_at = started + seconds
+        loops = [
+            _client_loop(i, client, recorder, account_ids, csm_ids, started, stop_at) for i in range(clients)
+        ]
+        await asyncio.gather(_planner(client, recorder, keys[1], started, stop_at), *loops)
     return recorder.report()
 
 
@@ -194,7 +227,7 @@ def _start_server(url: str, port: int) -> subprocess.Popen[bytes]:
         **os.environ,
         "BOOKPLAN_CP_SAT_WORKERS": "1",
         "BOOKPLAN_RUNNER": "inprocess",
-        "BOOKPLAN_SOLVE_TIME_LIMIT_SECONDS": "5",
+        "BOOKPLAN_SOLVE_TIME_LIMIT_SECONDS": "2",
         "BOOKPLAN_API_KEY_CACHE_SECONDS": "5",
     }
     command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -212,6 +245,7 @@ def run_backend(backend: str, clients: int, seconds: float, accounts: int) -> di
     try:
         _cli("migrate", url=db.url)
         key = _cli("keys", "create", "--scope", "ops", "--name", "load-test", url=db.url)
+        planner_key = _cli("keys", "create", "--scope", "ops", "--name", "load-test-planner", url=db.url)
         server = _start_server(db.url, port)
         book = generate_rebalance_book(accounts, seed=11).model_dump_json(by_alias=True, exclude_none=True)
         with httpx.Client(base_url=base, timeout=120, headers={"Authorization": f"Bearer {key}"}) as client:
@@ -233,7 +267,9 @@ def run_backend(backend: str, clients: int, seconds: float, accounts: int) -> di
             account_ids = [a["id"] for a in first_book["accounts"]]
             csm_ids = [c["id"] for c in first_book["csms"]]
             client.post("/v1/plans", json={}).raise_for_status()  # a plan solving from the first second
-            routes = asyncio.run(_run_clients(base, key, clients, seconds, account_ids, csm_ids))
+            routes = asyncio.run(
+                _run_clients(base, (key, planner_key), clients, seconds, account_ids, csm_ids)
+            )
             stored = {a["id"]: a for a in client.get("/v1/book").raise_for_status().json()["accounts"]}
             events = _audit_events(client)
         replayed = replay(first_book, [e for e in events if e["id"] > first_event])
@@ -298,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("-o", "--output", help="write the results as JSON here")
     args = parser.parse_args(argv)
     if not 1 <= args.clients <= MAX_CLIENTS or not 1 <= args.seconds <= MAX_SECONDS:

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from app.core.config import Settings
 from app.core.db import Database
@@ -196,8 +197,8 @@ class InProcessRunner:
                     self._finish(job_id, status="failed", error=f"{child.exit_reason()} before finishing")
                     return
                 if pending_progress is not None and time.monotonic() - last_write >= PROGRESS_WRITE_SECONDS:
-                    self._update(job_id, progress=pending_progress)
-                    pending_progress = None
+                    if self._write_progress(job_id, pending_progress):
+                        pending_progress = None
                     last_write = time.monotonic()
         finally:
             child.stop(self.settings.cancel_grace_seconds)
@@ -205,6 +206,16 @@ class InProcessRunner:
                 self._cancelled.discard(job_id)
 
     # ------------------------------------------------------------ writes
+
+    def _write_progress(self, job_id: str, progress: dict[str, Any]) -> bool:
+        """Progress is a courtesy to followers: a write that cannot get the database (SQLite's lock held
+        past its busy timeout by a burst of edits) is retried at the next interval, never fails the job."""
+        try:
+            self._update(job_id, progress=progress)
+        except OperationalError as exc:
+            log.warning("progress of job %s not written this time: %s", job_id, exc.orig)
+            return False
+        return True
 
     def _update(self, job_id: str, **values: Any) -> None:
         with self.db.writing() as session:
