@@ -34,15 +34,15 @@ ACTIONS = (
     ("account", 15),
     ("plans", 10),
     ("edit", 20),
-    ("start_plan", 7),
-    ("approve", 8),
+    ("start_plan", 3),
+    ("approve", 12),
 )
 EXPECTED_CONFLICTS = {409, 412, 429}  # stale plan, stale If-Match, the key's job quota
 # Edits come in bursts: for EDIT_SECONDS of every CYCLE_SECONDS clients edit, then the book rests and a
 # planner (client 0, its own key) starts a plan that can still be approved when it lands (any edit in
 # between makes it stale: 409). Approvals are tried throughout.
-CYCLE_SECONDS = 20.0
-EDIT_SECONDS = 12.0
+CYCLE_SECONDS = 30.0
+EDIT_SECONDS = 10.0
 
 
 class Recorder:
@@ -50,9 +50,9 @@ class Recorder:
         self.latencies: dict[str, list[float]] = defaultdict(list)
         self.statuses: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
-    def record(self, route: str, status: int | str, started: float) -> None:
+    def record(self, route: str, status: int | str, started: float, why: str = "") -> None:
         self.latencies[route].append((time.perf_counter() - started) * 1000)
-        self.statuses[route][str(status)] += 1
+        self.statuses[route][f"{status} {why}".strip()] += 1
 
     def report(self) -> dict[str, Any]:
         out = {}
@@ -77,8 +77,16 @@ async def _request(
     except httpx.HTTPError as exc:
         recorder.record(route, type(exc).__name__, started)
         return None
-    recorder.record(route, response.status_code, started)
+    recorder.record(route, response.status_code, started, _why(response))
     return response
+
+
+def _why(response: httpx.Response) -> str:
+    """For a 409, which conflict: a plan made stale by an edit, or one approved already."""
+    if response.status_code != 409:
+        return ""
+    message = str(response.json().get("message", ""))
+    return "(stale)" if "changed since" in message else "(approved already)" if "already" in message else ""
 
 
 def _editing(started: float) -> bool:
@@ -281,7 +289,10 @@ def run_backend(backend: str, clients: int, seconds: float, accounts: int) -> di
             if status.startswith("5")
         )
         failures = sum(
-            n for route in routes.values() for status, n in route["statuses"].items() if not status.isdigit()
+            n
+            for route in routes.values()
+            for status, n in route["statuses"].items()
+            if not status[:3].isdigit()
         )
         return {
             "backend": backend,

@@ -163,3 +163,42 @@ def test_an_approval_racing_unconditional_book_writes_never_deadlocks_into_a_5xx
             elif event["action"] == "account_updated":
                 expected[event["account"]] = event["detail"]["after"]["current_csm"]
         assert _owners(api) == expected
+
+
+def test_sqlite_writers_queue_in_turn_and_a_failed_write_frees_the_queue(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """Writers of one process wait on a lock of their own before BEGIN IMMEDIATE (SQLite's busy handler
+    let a poller starve past its timeout under the load test); a write that fails must release it."""
+    from sqlalchemy import text
+
+    from app.core import db as db_module
+
+    monkeypatch.setattr(db_module, "WRITE_QUEUE_TIMEOUT_SECONDS", 1.0)
+    database = db_module.Database(f"sqlite:///{tmp_path / 'queue.db'}")
+    try:
+        with database.writing() as session:
+            session.execute(text("CREATE TABLE t (n INTEGER)"))
+        try:
+            with database.writing() as session:
+                session.execute(text("INSERT INTO t VALUES (1)"))
+                raise RuntimeError("a write that fails")
+        except RuntimeError:
+            pass
+        done: list[int] = []
+
+        def write(n: int) -> None:
+            with database.writing() as session:
+                session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+            done.append(n)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert sorted(done) == list(range(20))
+        with database.session() as session:
+            assert session.execute(text("SELECT count(*) FROM t")).scalar_one() == 20
+    finally:
+        database.dispose()
