@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import unicodedata
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -37,16 +37,19 @@ MAX_PAIRS = 1_000_000
 MAX_ID_LENGTH = 200
 
 
+_ID_FORBIDDEN = re.compile("[/\x00-\x1f\x7f-\x9f]")  # '/' and the control characters (Unicode Cc)
+
+
 def id_problem(value: str) -> str | None:
     """Why `value` cannot be an id, or None: an id names one account or CSM in a URL path, a CSV cell and a
     CRM, so it is never blank and holds no `/` and no control character (NUL included)."""
+    found = _ID_FORBIDDEN.search(value)
+    if found is not None:
+        if found.group() == "/":
+            return "must not contain '/' (an id is one segment of a URL path)"
+        return f"must not contain control characters (found U+{ord(found.group()):04X})"
     if not value.strip():
         return "must not be blank"
-    if "/" in value:
-        return "must not contain '/' (an id is one segment of a URL path)"
-    for char in value:
-        if unicodedata.category(char) == "Cc":
-            return f"must not contain control characters (found U+{ord(char):04X})"
     return None
 
 
@@ -89,19 +92,19 @@ Money = Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_MON
 Hours = Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=MAX_HOURS, allow_inf_nan=False)]
 
 
+# Free text of a book (names, regions, languages): any character but NUL. Ids refuse NUL through `Id`;
+# checking only these fields keeps a 20,000-account book's validation as fast as before.
+Text = Annotated[str, AfterValidator(refuse_nul)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, validate_assignment=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _text_has_no_nul(cls, value: Any) -> Any:
-        return refuse_nul(value)
 
 
 class Activity(_Strict):
     """One activity of a tier's service model: `count` times a year, `hours` each."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
     count: float = Field(ge=0, le=10_000)
     hours: Hours
     first_year_only: bool = False
@@ -141,12 +144,12 @@ class Policy(_Strict):
 
 class Account(_Strict):
     id: Id
-    name: str | None = Field(default=None, max_length=500)
+    name: Text | None = Field(default=None, max_length=500)
     arr: Money
     tier: Tier
     hours_per_year: Hours | None = None
-    region: str | None = Field(default=None, max_length=100)
-    language: str | None = Field(default=None, max_length=50)
+    region: Text | None = Field(default=None, max_length=100)
+    language: Text | None = Field(default=None, max_length=50)
     current_csm: Id | None = None
     pinned: bool = False
     renewal_date: dt.date | None = None
@@ -156,15 +159,15 @@ class Account(_Strict):
 
 class CSM(_Strict):
     id: Id
-    name: str | None = Field(default=None, max_length=500)
+    name: Text | None = Field(default=None, max_length=500)
     level: Level | None = None
     tiers: list[Tier] = Field(min_length=1, max_length=len(TIERS))
     fte: float = Field(default=1.0, gt=0, le=1.0)
     capacity_hours: Hours | None = None
     arr_cap: Money | None = None
     max_accounts: int | None = Field(default=None, ge=0)
-    regions: list[str] | None = Field(default=None, max_length=100)
-    languages: list[str] | None = Field(default=None, max_length=100)
+    regions: list[Text] | None = Field(default=None, max_length=100)
+    languages: list[Text] | None = Field(default=None, max_length=100)
     accepting_new: bool = True
     start_date: dt.date | None = None
     end_date: dt.date | None = None
