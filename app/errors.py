@@ -13,9 +13,11 @@ __all__ = [
     "DomainError",
     "Forbidden",
     "NotFound",
+    "PreconditionFailed",
     "SolveFailed",
     "Stale",
     "TooLarge",
+    "TooManyJobs",
     "Unauthorized",
 ]
 
@@ -62,3 +64,15 @@ class Forbidden(DomainError):
 
 class SolveFailed(DomainError):
     """The solver crashed or overran its hard deadline: the service is fine, this solve is not."""
+
+
+class PreconditionFailed(DomainError):
+    """`If-Match` named a book revision that is no longer current: the client read an older book."""
+
+    def __init__(self, message: str, *, revision: int) -> None:
+        super().__init__(message, field="If-Match", value=None)
+        self.revision = revision
+
+
+class TooManyJobs(DomainError):
+    """The key already has as many queued and running plan jobs as the service allows."""

@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from app.api.auth import AuthBeforeBodyMiddleware
 from app.api.errors import BodyLimitMiddleware, install_error_handlers
+from app.api.hygiene import NulGuardMiddleware
 from app.api.routes import audit, book, gaps, health, plans, schedule, solve
 from app.core.config import Settings, get_settings
 from app.core.db import Database, check_migrated
@@ -23,6 +25,7 @@ from app.services.gaps import GapReports
 from app.services.keys import KeyCache
 from app.services.schedule import EmbeddedTicker
 from app.services.solve import SyncSolver
+from app.services.webhooks import WebhookSender
 
 log = logging.getLogger("bookplan")
 
@@ -66,6 +69,8 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
             # The schedule and webhooks (app/services/schedule.py); workers tick too when there are some.
             ticker = EmbeddedTicker(db, job_runner, settings)
             ticker.start()
+            sender = WebhookSender(db, settings)
+            sender.start()
             # What start-up loaded (OR-Tools, pydantic schemas...) lives as long as the process: freezing it
             # keeps the collector from re-scanning it in every full collection, a tail-latency cost.
             gc.freeze()
@@ -73,6 +78,7 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
                 yield
             finally:
                 ticker.stop()
+                sender.stop()
                 job_runner.stop()
         finally:
             db.dispose()
@@ -97,8 +103,17 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    for router in (book.router, solve.router, plans.router, gaps.router, audit.router, schedule.router):
+    api_routers = (book.router, solve.router, plans.router, gaps.router, audit.router, schedule.router)
+    for router in api_routers:
         app.include_router(router, responses=API_ERRORS)  # type: ignore[arg-type]
+    app.add_middleware(NulGuardMiddleware)
+    # Added last, so it runs first: a request without a valid key is answered before any body is read.
+    app.add_middleware(AuthBeforeBodyMiddleware, routes=[r for router in api_routers for r in router.routes])
+    if settings.trusted_proxy_list():
+        # Outermost: only a trusted proxy's X-Forwarded-* set the scheme and client every later layer sees.
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list())
     # Pages for people (app/pages: sign-in, book, plans, gaps, audit; left out of the OpenAPI document)
     # and their stylesheet and script.
     from fastapi.staticfiles import StaticFiles

@@ -7,17 +7,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from solver.schema import CSM, Account, Book, Plan
+from solver.schema import CSM, Account, Book, Plan, refuse_nul
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
 Scope = Literal["ops", "hr", "scheduler"]
 SCOPES: tuple[Scope, ...] = ("ops", "hr", "scheduler")
 MAX_PAGE = 500
+# No list is this long; a larger offset is a typo or a probe, and SQL integer types overflow past 2**63.
+MAX_OFFSET = 10_000_000
+
+
+def bounded_offset(offset: int) -> int:
+    """A page offset clamped into [0, MAX_OFFSET] (pages clamp; the API refuses with 422 instead)."""
+    return min(max(0, offset), MAX_OFFSET)
 
 
 def utcnow() -> dt.datetime:
@@ -87,20 +94,29 @@ class PlanJob(SQLModel, table=True):
     """A plan job: what was asked, by whom, on which book, its progress and its plan."""
 
     __tablename__ = "plan_job"
-    __table_args__ = (Index("ix_plan_job_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_plan_job_status_created", "status", "created_at"),
+        Index("ix_plan_job_key_status", "requested_by_key_id", "status"),
+        Index("ix_plan_job_book_sha256", "book_sha256"),
+    )
 
     id: str = Field(primary_key=True, max_length=32)
     status: str = Field(max_length=16)
     source: str = Field(max_length=16)  # "stored" or "inline"
     requested_by: str = Field(max_length=200)
+    # The API key that asked (None: the CLI, or a job from before keys were recorded): quotas count by it.
+    requested_by_key_id: int | None = None
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     book_revision: int | None = None
     input_sha256: str = Field(max_length=64)
     time_limit_seconds: float
-    # The book as solved (policy overrides applied), as JSON text: the child's input and approve's baseline.
-    input_book: str = Field(sa_column=Column(Text, nullable=False))
+    # The book as solved is `book_snapshot[book_sha256]` (the book before overrides, stored once per content)
+    # with `input_policy` as its policy. Jobs from before snapshots hold the whole book in `input_book`.
+    input_book: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    book_sha256: str | None = Field(default=None, max_length=64)
+    input_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # The stored book's policy before overrides, so a stale check does not mistake an override for an edit.
     base_policy: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     policy_overrides: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -140,6 +156,8 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=200)
+    # The API key behind `actor` (names need not be unique); None for the CLI and the service itself.
+    actor_key_id: int | None = None
     action: str = Field(max_length=40)
     plan_id: str | None = Field(default=None, max_length=32, index=True)
     account: str | None = Field(default=None, max_length=200)
@@ -166,12 +184,14 @@ class ApiKey(SQLModel, table=True):
 
 
 class IdempotencyKey(SQLModel, table=True):
-    """One row per (route, key): the unique constraint is what makes 20 parallel retries one job."""
+    """One row per (API key, route, key): the unique constraint makes 20 parallel retries one job, and
+    another API key's use of the same text is another request."""
 
     __tablename__ = "idempotency_key"
-    __table_args__ = (UniqueConstraint("route", "key", name="uq_idempotency_route_key"),)
+    __table_args__ = (UniqueConstraint("key_id", "route", "key", name="uq_idempotency_key_route_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    key_id: int = Field(default=0)
     route: str = Field(max_length=40)
     key: str = Field(max_length=200)
     body_sha256: str = Field(max_length=64)
@@ -180,11 +200,41 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
+class BookSnapshot(SQLModel, table=True):
+    """A book as plan jobs were asked to solve it (before policy overrides), stored once per content."""
+
+    __tablename__ = "book_snapshot"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    book: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PageSession(SQLModel, table=True):
+    """A sign-in on the pages: the cookie names it, and sign-out revokes it here."""
+
+    __tablename__ = "page_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    key_id: int
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True)
+    revoked_at: dt.datetime | None = None
+
+
 # ---------------------------------------------------------------- public shapes
 
 
 class _Public(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+
+class RequestBody(_Public):
+    """A request body: no string of it may hold a NUL (stored text cannot; see `solver.schema`)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _text_has_no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class ErrorDetail(_Public):
@@ -252,7 +302,7 @@ class ImportResult(_Public):
     ignored_columns: list[str] = Field(default_factory=list, max_length=1000)
 
 
-class PolicyOverrides(_Public):
+class PolicyOverrides(RequestBody):
     """Policy fields to change for this plan only; absent fields keep the book's policy."""
 
     as_of: dt.date | None = None
@@ -272,7 +322,7 @@ class PolicyOverrides(_Public):
     workers: int | None = Field(default=None, ge=1, le=64)
 
 
-class PlanRequest(_Public):
+class PlanRequest(RequestBody):
     """`{}` plans the stored book; `{"book": ...}` an inline one; `policy` overrides fields for this plan."""
 
     book: Book | None = None
@@ -303,6 +353,7 @@ class PlanJobSummary(_Public):
     url: str
     source: str
     requested_by: str
+    requested_by_key_id: int | None = None
     created_at: dt.datetime
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
@@ -332,7 +383,7 @@ class PlanJobList(_Public):
     offset: int
 
 
-class ApproveRequest(_Public):
+class ApproveRequest(RequestBody):
     note: str | None = Field(default=None, max_length=1000)
 
 
@@ -349,6 +400,7 @@ class AuditEventPublic(_Public):
     id: int
     at: dt.datetime
     actor: str
+    actor_key_id: int | None = None
     action: str
     plan_id: str | None = None
     account: str | None = None

@@ -10,7 +10,7 @@ from pydantic import ConfigDict
 from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models import utcnow
+from app.models import RequestBody, utcnow
 
 # 06:00 on the first day of January, April, July and October: the start of each quarter.
 DEFAULT_CRON = "0 6 1 1,4,7,10 *"
@@ -78,7 +78,7 @@ class _Public(SQLModel):
     model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
 
 
-class ScheduleUpdate(_Public):
+class ScheduleUpdate(RequestBody):
     """The plan schedule: a cron expression read in `timezone`; each period starts one plan of the stored
     book, a proposal unless `auto_approve` and it moves at most `max_moves` accounts."""
 

@@ -3,7 +3,7 @@
 The engine reads a book through `solver.policy`; the validator reads it through these functions, written
 from the contract with their own date arithmetic, so a wrong rule in one is caught by the other instead of
 changing the engine and its referee together. Only the schema and the service-model tables are shared.
-A per-account hours multiplier (health) belongs in `service_hours`; a new kind of segment in `segment_terms`.
+A new kind of segment belongs in `segment_terms`; health multiplies the hours in `service_hours`.
 """
 
 from __future__ import annotations
@@ -75,8 +75,37 @@ def in_first_contract_year(account: Account, today: dt.date) -> bool:
     return days_between(account.start_date, today) < YEAR_DAYS
 
 
+def health_of(account: Account, policy: Policy) -> str | None:
+    """An account's health as given; else its score read against the bands (under `red` red, under
+    `yellow` yellow, green from `yellow` up); else unknown."""
+    if account.health is not None:
+        return account.health
+    score = account.health_score
+    if score is None:
+        return None
+    if score < policy.health_bands.red:
+        return "red"
+    return "yellow" if score < policy.health_bands.yellow else "green"
+
+
+def health_multiplier(account: Account, policy: Policy) -> float:
+    """`policy.health_hours` of the account's health; an account of unknown health needs its usual hours."""
+    health = health_of(account, policy)
+    factors = {
+        "green": policy.health_hours.green,
+        "yellow": policy.health_hours.yellow,
+        "red": policy.health_hours.red,
+    }
+    return 1.0 if health is None else factors[health]
+
+
 def service_hours(account: Account, policy: Policy, today: dt.date) -> float:
-    """Hours a year the account needs: its own figure, else its segment's flat figure, else the activities."""
+    """Hours a year the account needs: its own figure, else its segment's flat figure, else the activities;
+    times its health's multiplier."""
+    return _model_hours(account, policy, today) * health_multiplier(account, policy)
+
+
+def _model_hours(account: Account, policy: Policy, today: dt.date) -> float:
     if account.hours_per_year is not None:
         return account.hours_per_year
     terms = segment_terms(policy, account.tier)

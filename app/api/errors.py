@@ -10,9 +10,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.revisions import etag
+from app.core.db import WritersBusy
 from app.errors import (
     BookError,
     Busy,
@@ -20,9 +23,11 @@ from app.errors import (
     DomainError,
     Forbidden,
     NotFound,
+    PreconditionFailed,
     SolveFailed,
     Stale,
     TooLarge,
+    TooManyJobs,
     Unauthorized,
 )
 from app.models import ErrorResponse
@@ -36,8 +41,10 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (Stale, 409),
     (Conflict, 409),
+    (PreconditionFailed, 412),
     (TooLarge, 413),
     (BookError, 422),
+    (TooManyJobs, 429),
     (Busy, 503),
     (SolveFailed, 503),
 ]
@@ -87,8 +94,10 @@ def domain_error_response(exc: DomainError | BookError, status: int) -> JSONResp
     if isinstance(exc, Stale):
         extra["changes"] = exc.changes
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if status == 503:
+    if status in (429, 503):
         headers = {"Retry-After": "5"}
+    if isinstance(exc, PreconditionFailed):
+        headers = {"ETag": etag(exc.revision)}
     message = exc.message
     return JSONResponse(
         error_body(message, [{"field": field, "message": message, "value": value}], **extra),
@@ -131,6 +140,16 @@ def install_error_handlers(app: FastAPI) -> None:
             return domain_error_response(exc, status)  # type: ignore[arg-type]
 
         app.add_exception_handler(error_type, handler)
+
+    async def on_database_busy(_request: Request, exc: Exception) -> JSONResponse:
+        message = "the database is busy with other writes; retry in a few seconds"
+        if isinstance(exc, OperationalError) and "locked" not in str(exc.orig):
+            return await on_unexpected(_request, exc)
+        log.warning("database busy: %s", exc)
+        return JSONResponse(error_body(message), status_code=503, headers={"Retry-After": "5"})
+
+    app.add_exception_handler(WritersBusy, on_database_busy)
+    app.add_exception_handler(OperationalError, on_database_busy)
     app.add_exception_handler(Exception, on_unexpected)
 
 

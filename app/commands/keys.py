@@ -67,14 +67,14 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    from app.errors import NotFound
+    from app.errors import Conflict, NotFound
     from app.services.keys import revoke_key
 
     db = open_migrated_database(args)
     try:
         with db.session() as session:
             key = revoke_key(session, args.key)
-    except NotFound as exc:
+    except (NotFound, Conflict) as exc:
         return fail(exc.message, 2)
     finally:
         db.dispose()

@@ -77,7 +77,10 @@ def _serve(settings: Any, args: argparse.Namespace) -> int:
     from app.main import create_app
 
     print(f"bookplan: serving on http://{args.host}:{args.port} (docs at /docs)", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    # Forwarded headers are honoured by the app itself, from BOOKPLAN_TRUSTED_PROXIES only.
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False
+    )
     return 0
 
 

@@ -96,6 +96,10 @@ async def serve_worker(db: Any, settings: Any, concurrency: int) -> None:
                 logging_error("retrying stalled jobs failed")
             await asyncio.to_thread(maintenance, db, runner, settings)
 
+    from app.services.webhooks import WebhookSender
+
+    sender = WebhookSender(db, settings)  # deliveries on their own thread: a slow receiver delays no tick
+    sender.start()
     async with app.open_async():
         side = asyncio.create_task(maintain())
         try:
@@ -111,6 +115,7 @@ async def serve_worker(db: Any, settings: Any, concurrency: int) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await side
             set_worker_state(None)
+            sender.stop()
 
 
 def logging_error(message: str) -> None:

@@ -57,11 +57,31 @@ class Settings(BaseSettings):
     # How often the schedule, stalled jobs and webhook deliveries are looked at (workers, or the service).
     tick_seconds: float = Field(default=5.0, gt=0, le=600)
     schedule_timezone: str = "UTC"
+    # Addresses (IPs or CIDR networks, comma-separated) of the reverse proxies whose X-Forwarded-Proto and
+    # X-Forwarded-For are believed: behind a TLS proxy the session cookie is then `Secure` and the login
+    # form's Origin check sees https. Empty (the default): no proxy is trusted, the headers are ignored.
+    trusted_proxies: str = Field(default="", max_length=2000)
+    # The most CP-SAT workers one solve may ask for (`policy.workers`): more is 422, since one plan would
+    # otherwise take every core of the machine.
+    max_solve_workers: int = Field(default=8, ge=1, le=64)
+    # The longest time limit one plan job, synchronous solve or hiring-gap report may ask for (422 beyond).
+    max_time_limit_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    # Queued + running plan jobs one API key may have at once (429 with Retry-After beyond; 0: no limit).
+    max_active_jobs_per_key: int = Field(default=4, ge=0, le=10_000)
+    # Hiring-gap reports computed at once (each in its own solver process); more: 503 with Retry-After.
+    gap_report_concurrency: int = Field(default=2, ge=1, le=64)
+    # `bookplan purge` removes plan jobs older than this many days (approved ones and the audit log stay);
+    # with `purge_daily`, the service (or a worker) runs it once a day.
+    retention_days: int = Field(default=90, ge=1, le=36_500)
+    purge_daily: bool = False
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_max_attempts: int = Field(default=6, ge=1, le=50)
     webhook_backoff_seconds: float = Field(default=2.0, ge=0, le=3600)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,13 +65,44 @@ def make_engine(url: str) -> Engine:
         # SQLAlchemy emits BEGIN itself (below) instead of pysqlite's implicit one.
         dbapi_connection.isolation_level = None
 
+    # Writers of this process queue on a lock of their own before BEGIN IMMEDIATE: threads blocked on it
+    # wake in turn, where SQLite's busy handler has them poll with sleeps, and under a burst of edits a
+    # poller could starve past the busy timeout ("database is locked", a 500).
+    writers = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn: Any) -> None:
         # A deferred transaction that reads and then writes fails at once (SQLITE_BUSY) when another writer
         # got there first; BEGIN IMMEDIATE takes the write lock up front, so concurrent writers queue.
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+        if not conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not writers.acquire(timeout=WRITE_QUEUE_TIMEOUT_SECONDS):
+            raise WritersBusy(
+                f"the database is busy: no write slot within {WRITE_QUEUE_TIMEOUT_SECONDS:g} s; retry"
+            )
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.release()
+            raise
+        conn.info[_HOLDS_WRITERS] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _sqlite_end(conn: Any) -> None:
+        if conn.info.pop(_HOLDS_WRITERS, False):
+            writers.release()
 
     return engine
+
+
+_HOLDS_WRITERS = "bookplan_holds_writers"
+WRITE_QUEUE_TIMEOUT_SECONDS = 120.0
+
+
+class WritersBusy(RuntimeError):
+    """No write slot on the SQLite database within the queue timeout (the service answers 503)."""
 
 
 _WRITE = "bookplan_write"

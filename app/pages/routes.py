@@ -26,12 +26,15 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.db import Database
 from app.errors import BookError, Conflict, DomainError, NotFound, SolveFailed
-from app.models import AuditEvent, PlanJob, PlanRequest, PolicyOverrides
+from app.models import AuditEvent, PlanJob, PlanRequest, PolicyOverrides, bounded_offset
 from app.pages import views
 from app.pages.session import (
     PageSession,
     clear_session_cookie,
+    end_session,
     key_hash_of,
+    login_form_token,
+    login_post_allowed,
     read_session,
     set_session_cookie,
     signer,
@@ -40,12 +43,18 @@ from app.services import audit as audit_service
 from app.services import book as book_service
 from app.services import plans as plan_service
 from app.services.keys import authenticate
+from app.services.snapshots import solved_book
 from solver.schema import Book, Plan, Policy
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 templates.env.filters.update(
-    money=views.money, hours=views.hours, percent=views.percent, tier=views.tier_label, when=views.when
+    money=views.money,
+    hours=views.hours,
+    percent=views.percent,
+    tier=views.tier_label,
+    when=views.when,
+    segment=views.path_segment,
 )
 
 OPS = ("ops",)
@@ -190,7 +199,18 @@ def login_form(request: Request, next: str = "/") -> Response:
     page = read_session(request)
     if page is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": _safe_next(next), "values": {}, "errors": {}})
+    return _login_page(request, {"next": _safe_next(next), "values": {}, "errors": {}})
+
+
+def _login_page(request: Request, context: dict[str, Any], status_code: int = 200) -> Response:
+    """The sign-in form, with its token (and the cookie it is bound to when the visitor has none)."""
+    holder = Response()
+    token = login_form_token(request, holder)
+    response = render(request, "login.html", {**context, "login_token": token}, status_code=status_code)
+    for name, value in holder.raw_headers:
+        if name == b"set-cookie":
+            response.raw_headers.append((name, value))
+    return response
 
 
 @router.post("/login")
@@ -203,6 +223,11 @@ def _login(request: Request, form: Any) -> Response:
     target = _safe_next(_text(form, "next") or "/")
     errors: dict[str, str] = {}
     principal = None
+    if not login_post_allowed(request, _text(form, "login_token") or None):
+        # A cross-site form (login CSRF) or an expired page: nobody is signed in by it.
+        errors["key"] = "This sign-in form had expired or came from another site; sign in again here."
+        context = {"next": target, "values": {}, "errors": errors}
+        return _login_page(request, context, status_code=403)
     if not key:
         errors["key"] = "Enter an API key (from `bookplan keys create --scope ops`)."
     elif len(key) > 200:
@@ -215,7 +240,7 @@ def _login(request: Request, form: Any) -> Response:
     if errors or principal is None:
         context = {"next": target, "values": {"key": key}, "errors": errors}
         # 200, not 422: browsers log a 4xx page as a console error, and this is the form, shown again.
-        return render(request, "login.html", context)
+        return _login_page(request, context)
     key_hash = key_hash_of(request, principal.key_id)
     assert key_hash is not None  # just authenticated by it
     if principal.scopes.isdisjoint(BOOK_READERS) and target == "/":
@@ -237,6 +262,7 @@ def _logout(request: Request, form: Any) -> Response:
         if not signer(request).check_csrf(page.cookie, token if isinstance(token, str) else None):
             message = "The sign-out form had expired; reload the page and sign out again."
             return render(request, "forbidden.html", {"session": page, "message": message}, status_code=403)
+        end_session(request, page)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response
@@ -347,7 +373,7 @@ def plans_page(request: Request, offset: int = 0) -> Response:
     page = guard(request, PLAN_READERS, "plans")
     if isinstance(page, Response):
         return page
-    return render(request, "plans.html", _plans_context(request, page, max(0, offset)))
+    return render(request, "plans.html", _plans_context(request, page, bounded_offset(offset)))
 
 
 def _parse_overrides(
@@ -451,7 +477,8 @@ def _staleness(request: Request, row: PlanJob) -> str | None:
     current, revision = _stored_book(request)
     if row.source == "stored" and row.book_revision == revision:
         return None
-    solved = Book.model_validate_json(row.input_book)
+    with _db(request).session() as session:
+        solved = solved_book(session, row.id)
     baseline = solved.model_copy(update={"policy": Policy.model_validate(row.base_policy or {})})
     changes = book_service.book_changes(baseline, current)
     if not changes:
@@ -485,7 +512,8 @@ def _review_context(
     request: Request, data: dict[str, Any], row: PlanJob, query: dict[str, str]
 ) -> dict[str, Any]:
     plan = Plan.model_validate(data["plan"])
-    book = Book.model_validate_json(row.input_book)
+    with _db(request).session() as session:
+        book = solved_book(session, row.id)
     before = [c for c in views.csm_views(book) if not c.left or c.accounts]
     after = {load.csm: load.model_dump() for load in plan.csm_loads}
     moves = views.move_views(plan, book)
@@ -670,7 +698,14 @@ def _discard(request: Request, form: Any, plan_id: str) -> Response:
             # A finished plan has nothing to stop: discarding it records the decision, and the pages stop
             # offering it for approval.
             with db.writing() as session:
-                session.add(AuditEvent(actor=page.principal.name, action="plan_discarded", plan_id=plan_id))
+                session.add(
+                    AuditEvent(
+                        actor=page.principal.name,
+                        actor_key_id=page.principal.key_id,
+                        action="plan_discarded",
+                        plan_id=plan_id,
+                    )
+                )
         else:
             raise Conflict(f"plan {plan_id!r} is {data['status']}: nothing to discard")
     except (Conflict, NotFound) as exc:
@@ -766,7 +801,7 @@ def audit_page(
     page = guard(request, OPS, "the audit log")
     if isinstance(page, Response):
         return page
-    offset = max(0, offset)
+    offset = bounded_offset(offset)
     with _db(request).session() as session:
         events = audit_service.list_events(
             session, 100, offset, plan_id=plan_id or None, action=action or None, account=account or None

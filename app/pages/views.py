@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from solver.policy import as_of as policy_as_of
 from solver.policy import (
@@ -322,7 +323,7 @@ def utilization_chart(csms: list[CsmView], reference: float) -> BarChart:
     bars = [
         Bar(
             label=c.name,
-            href=f"/csms/{c.id}",
+            href=f"/csms/{path_segment(c.id)}",
             value=c.hours,
             width=_pct(c.hours, scale),
             text=f"{c.hours:,.0f} h · {percent(c.utilization) if c.capacity else 'no capacity'}",
@@ -345,7 +346,7 @@ def before_after_chart(before: list[CsmView], after: dict[str, dict[str, Any]], 
         bars.append(
             Bar(
                 label=c.name,
-                href=f"/csms/{c.id}",
+                href=f"/csms/{path_segment(c.id)}",
                 value=c.hours,
                 width=_pct(c.hours, scale),
                 text=f"{c.hours:,.0f} h",
@@ -468,3 +469,8 @@ def filter_moves(
 
 def csm_options(book: Book) -> list[CSM]:
     return sorted(book.csms, key=lambda c: (c.name or c.id).lower())
+
+
+def path_segment(value: object) -> str:
+    """A value quoted to be one URL path segment (`/`, `?`, `#`, `%` and spaces escaped)."""
+    return quote(str(value), safe="")

@@ -22,6 +22,7 @@ from app.core.db import Database
 from app.models import PlanJob, utcnow
 from app.runner.inprocess import InProcessRunner
 from app.runner.queue import cancel_jobs_of, defer_in_transaction
+from app.services.snapshots import input_book_text, job_input_columns
 
 log = logging.getLogger("bookplan.worker")
 _JOBS = PlanJob.__table__  # type: ignore[attr-defined]
@@ -107,9 +108,11 @@ def claim(db: Database, settings: Settings, plan_id: str) -> dict[str, Any] | No
             )
         )
         job = session.execute(
-            select(_JOBS.c.id, _JOBS.c.input_book, _JOBS.c.time_limit_seconds).where(_JOBS.c.id == plan_id)
+            select(_JOBS.c.id, _JOBS.c.time_limit_seconds, *job_input_columns()).where(_JOBS.c.id == plan_id)
         ).one()
-    return dict(job._mapping)
+        claimed_job = dict(job._mapping)
+        claimed_job["input_book"] = input_book_text(session, claimed_job)
+    return claimed_job
 
 
 def run_plan_job(

@@ -12,11 +12,13 @@ import time
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import OperationalError
 
 from app.core.config import Settings
 from app.core.db import Database
 from app.models import PlanJob, PlanMove, utcnow
 from app.runner.child import SolveProcess
+from app.services.snapshots import input_book_text, job_input_columns
 
 log = logging.getLogger("bookplan.runner")
 _JOBS = PlanJob.__table__  # type: ignore[attr-defined]
@@ -131,9 +133,13 @@ class InProcessRunner:
             if not claimed:
                 return None
             job = session.execute(
-                select(_JOBS.c.id, _JOBS.c.input_book, _JOBS.c.time_limit_seconds).where(_JOBS.c.id == row[0])
+                select(_JOBS.c.id, _JOBS.c.time_limit_seconds, *job_input_columns()).where(
+                    _JOBS.c.id == row[0]
+                )
             ).one()
-        return dict(job._mapping)
+            claimed_job = dict(job._mapping)
+            claimed_job["input_book"] = input_book_text(session, claimed_job)
+        return claimed_job
 
     def _is_cancelled(self, job_id: str) -> bool:
         with self._lock:
@@ -191,8 +197,8 @@ class InProcessRunner:
                     self._finish(job_id, status="failed", error=f"{child.exit_reason()} before finishing")
                     return
                 if pending_progress is not None and time.monotonic() - last_write >= PROGRESS_WRITE_SECONDS:
-                    self._update(job_id, progress=pending_progress)
-                    pending_progress = None
+                    if self._write_progress(job_id, pending_progress):
+                        pending_progress = None
                     last_write = time.monotonic()
         finally:
             child.stop(self.settings.cancel_grace_seconds)
@@ -200,6 +206,16 @@ class InProcessRunner:
                 self._cancelled.discard(job_id)
 
     # ------------------------------------------------------------ writes
+
+    def _write_progress(self, job_id: str, progress: dict[str, Any]) -> bool:
+        """Progress is a courtesy to followers: a write that cannot get the database (SQLite's lock held
+        past its busy timeout by a burst of edits) is retried at the next interval, never fails the job."""
+        try:
+            self._update(job_id, progress=progress)
+        except OperationalError as exc:
+            log.warning("progress of job %s not written this time: %s", job_id, exc.orig)
+            return False
+        return True
 
     def _update(self, job_id: str, **values: Any) -> None:
         with self.db.writing() as session:

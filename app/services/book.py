@@ -15,7 +15,7 @@ from sqlalchemy import Integer, delete, func, insert, select, update
 from sqlmodel import Session
 
 from app.core.db import Database
-from app.errors import BookError, Conflict, NotFound
+from app.errors import BookError, Conflict, NotFound, PreconditionFailed
 from app.models import (
     AccountRow,
     AuditEvent,
@@ -27,6 +27,7 @@ from app.models import (
     TierSummary,
     utcnow,
 )
+from app.services.keys import Actor, actor_key_id, actor_name
 from solver.errors import describe_validation_error
 from solver.schema import CSM, TIERS, Account, Book, Policy
 
@@ -82,19 +83,49 @@ def load_book(session: Session) -> tuple[Book, int]:
     return book_from_rows(state, _rows(session, _ACCOUNTS), _rows(session, _CSMS)), state.revision
 
 
-def _bump(session: Session, actor: str) -> int:
+Expected = frozenset[int] | None
+
+
+def lock_book(session: Session, expected: Expected = None) -> int:
+    """Take the book's write lock and return its revision; `expected` (from If-Match) must hold it.
+
+    Every write of the book, approvals included, locks the header row first: one lock order, so an
+    approval and an edit queue behind each other on PostgreSQL instead of deadlocking (on SQLite the write
+    transaction's BEGIN IMMEDIATE already holds the database lock)."""
+    revision = int(
+        session.execute(select(_STATE.c.revision).where(_STATE.c.id == 1).with_for_update()).scalar_one()
+    )
+    if expected is not None and revision not in expected:
+        shown = ", ".join(str(r) for r in sorted(expected))
+        raise PreconditionFailed(
+            f"If-Match: the book is at revision {revision}, not {shown}: it changed since it was read; "
+            "read it again and reapply the change",
+            revision=revision,
+        )
+    return revision
+
+
+def _bump(session: Session, actor: Actor) -> int:
     now = utcnow()
     session.execute(
         update(_STATE)
         .where(_STATE.c.id == 1)
-        .values(revision=_STATE.c.revision + 1, updated_at=now, updated_by=actor)
+        .values(revision=_STATE.c.revision + 1, updated_at=now, updated_by=actor_name(actor))
     )
     revision = session.execute(select(_STATE.c.revision).where(_STATE.c.id == 1)).scalar_one()
     return int(revision)
 
 
-def audit(session: Session, actor: str, action: str, revision: int | None, **fields: Any) -> None:
-    session.add(AuditEvent(actor=actor, action=action, book_revision=revision, **fields))
+def audit(session: Session, actor: Actor, action: str, revision: int | None, **fields: Any) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor_name(actor),
+            actor_key_id=actor_key_id(actor),
+            action=action,
+            book_revision=revision,
+            **fields,
+        )
+    )
 
 
 def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -102,7 +133,7 @@ def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
         session.execute(insert(table), rows[start : start + _INSERT_BATCH])
 
 
-def write_book(session: Session, book: Book, actor: str, action: str = "book_replaced") -> BookReplaced:
+def write_book(session: Session, book: Book, actor: Actor, action: str = "book_replaced") -> BookReplaced:
     """Replace accounts, CSMs, policy and pairs; the caller's transaction makes it all or nothing."""
     session.execute(delete(_ACCOUNTS))
     session.execute(delete(_CSMS))
@@ -129,7 +160,8 @@ def write_book(session: Session, book: Book, actor: str, action: str = "book_rep
     )
 
 
-def replace_book(session: Session, book: Book, actor: str) -> BookReplaced:
+def replace_book(session: Session, book: Book, actor: Actor, expected: Expected = None) -> BookReplaced:
+    lock_book(session, expected)
     result = write_book(session, book, actor)
     session.commit()
     return result
@@ -168,12 +200,12 @@ class SummaryCache:
         entry = self._entry
         return entry[1] if entry is not None and entry[0] == revision else None
 
-    def compute(self, db: Database) -> bytes:
+    def compute(self, db: Database) -> tuple[int, bytes]:
         with db.session() as session:
             summary = book_summary(session)
         data = summary.model_dump_json().encode()
         self._entry = (summary.revision, data)
-        return data
+        return summary.revision, data
 
 
 def book_summary(session: Session) -> BookSummary:
@@ -240,6 +272,11 @@ def list_csms(session: Session, limit: int, offset: int) -> list[CSM]:
     return [CSM.model_validate({f: r._mapping[f] for f in CSM_FIELDS}) for r in session.execute(query)]
 
 
+def revision_of(session: Session) -> int:
+    """The book's revision as the session's transaction sees it (read before the rows it labels)."""
+    return int(session.execute(select(_STATE.c.revision).where(_STATE.c.id == 1)).scalar_one())
+
+
 def get_account(session: Session, account_id: str) -> Account:
     rows = _rows(session, _ACCOUNTS, _ACCOUNTS.c.id == account_id)
     if not rows:
@@ -260,8 +297,10 @@ def _next_position(session: Session, table: Any) -> int:
     return int(session.execute(select(func.coalesce(func.max(table.c.position), -1))).scalar_one()) + 1
 
 
-def put_account(session: Session, account_id: str, account: Account, actor: str) -> tuple[Account, bool]:
-    """Create or replace one account; returns it and whether it was created."""
+def put_account(
+    session: Session, account_id: str, account: Account, actor: Actor, expected: Expected = None
+) -> tuple[Account, bool, int]:
+    """Create or replace one account; returns it, whether it was created, and the book's new revision."""
     if account.id != account_id:
         raise BookError(
             f"id: the body's id {account.id!r} differs from the URL's {account_id!r}",
@@ -278,6 +317,7 @@ def put_account(session: Session, account_id: str, account: Account, actor: str)
         raise BookError(
             f"pinned: account {account.id!r} is pinned but has no current_csm", field="pinned", value=True
         )
+    lock_book(session, expected)
     existing = session.get(AccountRow, account_id)
     before = None
     if existing is None:
@@ -296,10 +336,11 @@ def put_account(session: Session, account_id: str, account: Account, actor: str)
         detail={"before": before, "after": account.model_dump(mode="json")},
     )
     session.commit()
-    return account, existing is None
+    return account, existing is None, revision
 
 
-def delete_account(session: Session, account_id: str, actor: str) -> int:
+def delete_account(session: Session, account_id: str, actor: Actor, expected: Expected = None) -> int:
+    lock_book(session, expected)
     existing = session.get(AccountRow, account_id)
     if existing is None:
         raise NotFound(
@@ -321,7 +362,9 @@ def delete_account(session: Session, account_id: str, actor: str) -> int:
     return revision
 
 
-def put_csm(session: Session, csm_id: str, csm: CSM, actor: str) -> tuple[CSM, bool]:
+def put_csm(
+    session: Session, csm_id: str, csm: CSM, actor: Actor, expected: Expected = None
+) -> tuple[CSM, bool, int]:
     if csm.id != csm_id:
         raise BookError(
             f"id: the body's id {csm.id!r} differs from the URL's {csm_id!r}", field="id", value=csm.id
@@ -332,6 +375,7 @@ def put_csm(session: Session, csm_id: str, csm: CSM, actor: str) -> tuple[CSM, b
             field="end_date",
             value=csm.end_date.isoformat(),
         )
+    lock_book(session, expected)
     existing = session.get(CSMRow, csm_id)
     before = None
     if existing is None:
@@ -349,10 +393,11 @@ def put_csm(session: Session, csm_id: str, csm: CSM, actor: str) -> tuple[CSM, b
         detail={"before": before, "after": csm.model_dump(mode="json")},
     )
     session.commit()
-    return csm, existing is None
+    return csm, existing is None, revision
 
 
-def delete_csm(session: Session, csm_id: str, actor: str) -> int:
+def delete_csm(session: Session, csm_id: str, actor: Actor, expected: Expected = None) -> int:
+    lock_book(session, expected)
     existing = session.get(CSMRow, csm_id)
     if existing is None:
         raise NotFound(f"CSM {csm_id!r} is not in the stored book", field="csm_id", value=csm_id)
@@ -382,7 +427,10 @@ def delete_csm(session: Session, csm_id: str, actor: str) -> int:
     return revision
 
 
-def put_policy(session: Session, policy: Policy, actor: str) -> Policy:
+def put_policy(
+    session: Session, policy: Policy, actor: Actor, expected: Expected = None
+) -> tuple[Policy, int]:
+    lock_book(session, expected)
     state = read_state(session)
     before = state.policy
     session.execute(
@@ -399,7 +447,7 @@ def put_policy(session: Session, policy: Policy, actor: str) -> Policy:
         detail={"before": before, "after": policy.model_dump(mode="json")},
     )
     session.commit()
-    return policy
+    return policy, revision
 
 
 def _drop_pairs(session: Session, matches: Any) -> int:
@@ -457,10 +505,11 @@ def describe_changes(changes: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- CSV
 
 
-def import_accounts_csv(session: Session, text: str, actor: str) -> ImportResult:
+def import_accounts_csv(session: Session, text: str, actor: Actor, expected: Expected = None) -> ImportResult:
     """Replace the stored book's accounts with a CSV's, keeping CSMs, policy and the pairs still valid."""
     from app.services.csv_io import parse_accounts_csv
 
+    lock_book(session, expected)
     book, _ = load_book(session)
     accounts, mapping, ignored = parse_accounts_csv(text, book.csms)
     ids = {a.id for a in accounts}
@@ -472,10 +521,11 @@ def import_accounts_csv(session: Session, text: str, actor: str) -> ImportResult
     )
 
 
-def import_csms_csv(session: Session, text: str, actor: str) -> ImportResult:
+def import_csms_csv(session: Session, text: str, actor: Actor, expected: Expected = None) -> ImportResult:
     """Replace the stored book's CSMs with a CSV's; every account's current CSM must still exist."""
     from app.services.csv_io import parse_csms_csv
 
+    lock_book(session, expected)
     book, _ = load_book(session)
     csms, mapping, ignored = parse_csms_csv(text)
     ids = {c.id for c in csms}

@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.errors import BookError, SolveFailed
+from app.errors import BookError, Busy, SolveFailed
 from app.runner.child import call_in_child
 from app.services.book import current_revision, current_revision_async
 from app.services.plans import body_sha256, stored_book_snapshot
@@ -38,6 +38,8 @@ class GapReports:
         self._cache: OrderedDict[tuple[int, str], bytes] = OrderedDict()
         self._locks: dict[tuple[int, str], threading.Lock] = {}
         self._guard = threading.Lock()
+        # Each report runs a solver child: at most this many at once, like synchronous solves (503 beyond).
+        self._slots = threading.BoundedSemaphore(settings.gap_report_concurrency)
 
     async def cached(self, db: Database, request: dict[str, object]) -> bytes | None:
         """The stored book's report if this revision's is cached, else None."""
@@ -71,6 +73,17 @@ class GapReports:
             return report
 
     def compute(self, book: Book, request: dict[str, object]) -> bytes:
+        if not self._slots.acquire(blocking=False):
+            raise Busy(
+                f"all {self.settings.gap_report_concurrency} hiring-gap report slots are busy: retry shortly "
+                "(GET /v1/hiring-gaps on the stored book is cached per revision)"
+            )
+        try:
+            return self._compute(book, request)
+        finally:
+            self._slots.release()
+
+    def _compute(self, book: Book, request: dict[str, object]) -> bytes:
         # The service's solve time limit caps a request's: one report must not hold a child for minutes.
         limit = self.settings.solve_time_limit_seconds
         time_limit = min(float(request.get("time_limit_seconds", 10.0)), limit)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.core.security import display_prefix, hash_key, new_key
-from app.errors import BookError, NotFound
+from app.errors import BookError, Conflict, NotFound
 from app.models import SCOPES, ApiKey, utcnow
 
 
@@ -21,6 +21,19 @@ class Principal:
     key_id: int
     name: str
     scopes: frozenset[str]
+
+
+Actor = Principal | str
+"""Who changed something: an API key's principal, or a plain name (the CLI, the service itself)."""
+
+
+def actor_name(actor: Actor) -> str:
+    return actor if isinstance(actor, str) else actor.name
+
+
+def actor_key_id(actor: Actor) -> int | None:
+    """The key id recorded beside the name, since two keys may share a name."""
+    return None if isinstance(actor, str) else actor.key_id
 
 
 def create_key(session: Session, scopes: list[str], name: str | None = None) -> tuple[ApiKey, str]:
@@ -49,18 +62,32 @@ def list_keys(session: Session) -> list[ApiKey]:
 
 
 def revoke_key(session: Session, key_id_or_prefix: str) -> ApiKey:
-    query = select(ApiKey).where(
-        (ApiKey.prefix == key_id_or_prefix) | (ApiKey.name == key_id_or_prefix)  # type: ignore[arg-type]
-    )
+    """Revoke the key named by its id, its prefix or its name; a prefix or name that several active keys
+    share revokes none of them (409 listing their ids: revoke by id)."""
     if key_id_or_prefix.isdigit():
         query = select(ApiKey).where(ApiKey.id == int(key_id_or_prefix))  # type: ignore[arg-type]
-    key = session.execute(query).scalars().first()
+    else:
+        query = select(ApiKey).where(
+            (ApiKey.prefix == key_id_or_prefix) | (ApiKey.name == key_id_or_prefix)  # type: ignore[arg-type]
+        )
+    found = list(session.execute(query.order_by(ApiKey.id)).scalars())  # type: ignore[arg-type]
+    active = [k for k in found if k.revoked_at is None]
+    if len(active) > 1:
+        listed = ", ".join(f"{k.id} ({k.scopes}, created {k.created_at:%Y-%m-%d})" for k in active)
+        raise Conflict(
+            f"key: {len(active)} active keys are named {key_id_or_prefix!r}: ids {listed}; "
+            "revoke one by its id (`bookplan keys revoke ID`)",
+            field="key",
+            value=key_id_or_prefix,
+        )
+    key = active[0] if active else (found[0] if found else None)
     if key is None:
         raise NotFound(
             f"no API key with id, prefix or name {key_id_or_prefix!r}", field="key", value=key_id_or_prefix
         )
-    key.revoked_at = utcnow()
-    session.commit()
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.commit()
     return key
 
 

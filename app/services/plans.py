@@ -16,9 +16,10 @@ from sqlmodel import Session
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.errors import BookError, Conflict, NotFound, Stale
+from app.errors import BookError, Conflict, Forbidden, NotFound, Stale, TooManyJobs
 from app.models import (
     AccountRow,
+    ApiKey,
     ApprovalResult,
     AuditEvent,
     BookState,
@@ -32,8 +33,9 @@ from app.models import (
     utcnow,
 )
 from app.runner.base import JobRunner
-from app.services.book import book_changes, describe_changes, load_book, read_state
+from app.services.book import book_changes, describe_changes, load_book, lock_book, read_state
 from app.services.keys import Principal
+from app.services.snapshots import job_policy, solved_book, store_book_snapshot
 from solver.errors import describe_validation_error
 from solver.schema import Book, Policy
 
@@ -89,6 +91,48 @@ def time_limit_for(book: Book, settings: Settings) -> float:
     return settings.solve_time_limit_seconds
 
 
+def check_solve_limits(book: Book, settings: Settings) -> None:
+    """A solve may ask for at most the service's time limit and CP-SAT workers (422 naming the field)."""
+    limit = time_limit_for(book, settings)
+    if limit > settings.max_time_limit_seconds:
+        raise BookError(
+            f"policy.time_limit_seconds: {limit:g} s is more than this service allows one solve "
+            f"({settings.max_time_limit_seconds:g} s; BOOKPLAN_MAX_TIME_LIMIT_SECONDS raises it)",
+            field="policy.time_limit_seconds",
+            value=limit,
+        )
+    workers = book.policy.workers
+    if workers is not None and workers > settings.max_solve_workers:
+        raise BookError(
+            f"policy.workers: {workers} is more than this service allows one solve "
+            f"({settings.max_solve_workers}; BOOKPLAN_MAX_SOLVE_WORKERS raises it)",
+            field="policy.workers",
+            value=workers,
+        )
+
+
+def check_job_quota(session: Session, principal: Principal, settings: Settings) -> None:
+    """One key holds at most `max_active_jobs_per_key` queued or running jobs (429 beyond): a runaway
+    script cannot fill the queue for everyone. The key's row is locked so parallel starts count in turn."""
+    limit = settings.max_active_jobs_per_key
+    if limit == 0 or principal.key_id <= 0:
+        return
+    keys = ApiKey.__table__  # type: ignore[attr-defined]
+    session.execute(select(keys.c.id).where(keys.c.id == principal.key_id).with_for_update())
+    active = session.execute(
+        select(func.count())
+        .select_from(_JOBS)
+        .where(_JOBS.c.requested_by_key_id == principal.key_id, _JOBS.c.status.in_(("queued", "running")))
+    ).scalar_one()
+    if active >= limit:
+        raise TooManyJobs(
+            f"key {principal.name!r} already has {active} plan jobs queued or running (the limit is {limit}): "
+            "wait for one to finish or cancel one",
+            field="Authorization",
+            value=active,
+        )
+
+
 def stored_book_snapshot(db: Database) -> tuple[Book, int]:
     """The stored book and the revision it is at; retried if a writer slips in between the reads."""
     for _ in range(5):
@@ -103,9 +147,16 @@ def stored_book_snapshot(db: Database) -> tuple[Book, int]:
 # ---------------------------------------------------------------- idempotency
 
 
-def existing_idempotency_key(session: Session, route: str, key: str, digest: str) -> IdempotencyKey | None:
+def existing_idempotency_key(
+    session: Session, key_id: int, route: str, key: str, digest: str
+) -> IdempotencyKey | None:
+    """The earlier request of this API key with this Idempotency-Key (another API key's is not it)."""
     row = session.execute(
-        select(IdempotencyKey).where(IdempotencyKey.route == route, IdempotencyKey.key == key)  # type: ignore[arg-type]
+        select(IdempotencyKey).where(
+            IdempotencyKey.key_id == key_id,  # type: ignore[arg-type]
+            IdempotencyKey.route == route,  # type: ignore[arg-type]
+            IdempotencyKey.key == key,  # type: ignore[arg-type]
+        )
     ).scalar_one_or_none()
     if row is not None and row.body_sha256 != digest:
         raise BookError(
@@ -135,7 +186,7 @@ def create_plan_job(
     digest = body_sha256(request.model_dump(mode="json", exclude_unset=True))
     if idempotency_key is not None:
         with db.session() as session:
-            existing = existing_idempotency_key(session, route, idempotency_key, digest)
+            existing = existing_idempotency_key(session, principal.key_id, route, idempotency_key, digest)
         if existing is not None and existing.job_id is not None:
             return _created(session_job_status(db, existing.job_id), existing.job_id), False
 
@@ -153,15 +204,17 @@ def create_plan_job(
             value=[],
         )
     book = with_service_defaults(apply_overrides(base, overrides), settings)
+    check_solve_limits(book, settings)
     job = PlanJob(
         id=uuid.uuid4().hex,
         status="queued",
         source=source,
         requested_by=principal.name,
+        requested_by_key_id=principal.key_id,
         book_revision=revision,
         input_sha256=input_sha256(book),
         time_limit_seconds=time_limit_for(book, settings),
-        input_book=book.model_dump_json(by_alias=True, exclude_unset=True),
+        input_policy=job_policy(book),
         base_policy=base.policy.model_dump(mode="json", exclude_unset=True),
         policy_overrides=overrides or None,
         accounts=len(book.accounts),
@@ -170,13 +223,21 @@ def create_plan_job(
     try:
         with db.writing() as session:
             if idempotency_key is not None:
-                existing = existing_idempotency_key(session, route, idempotency_key, digest)
+                existing = existing_idempotency_key(session, principal.key_id, route, idempotency_key, digest)
                 if existing is not None and existing.job_id is not None:
                     return _created(session_job_status(db, existing.job_id), existing.job_id), False
                 session.add(
-                    IdempotencyKey(route=route, key=idempotency_key, body_sha256=digest, job_id=job.id)
+                    IdempotencyKey(
+                        key_id=principal.key_id,
+                        route=route,
+                        key=idempotency_key,
+                        body_sha256=digest,
+                        job_id=job.id,
+                    )
                 )
                 session.flush()  # the unique constraint speaks here, before the job is written
+            check_job_quota(session, principal, settings)
+            job.book_sha256 = store_book_snapshot(session, base)
             session.add(job)
             session.flush()
             if in_transaction is not None:
@@ -188,7 +249,9 @@ def create_plan_job(
     except IntegrityError:
         # Another request with the same key committed first (PostgreSQL; SQLite queues the writers instead).
         with db.session() as session:
-            existing = existing_idempotency_key(session, route, idempotency_key or "", digest)
+            existing = existing_idempotency_key(
+                session, principal.key_id, route, idempotency_key or "", digest
+            )
         if existing is None or existing.job_id is None:
             raise
         return _created(session_job_status(db, existing.job_id), existing.job_id), False
@@ -295,9 +358,18 @@ def list_plan_jobs(session: Session, limit: int, offset: int, status: str | None
 
 def cancel_plan_job(db: Database, runner: JobRunner, job_id: str, principal: Principal) -> None:
     with db.writing() as session:
-        status = session.execute(select(_JOBS.c.status).where(_JOBS.c.id == job_id)).scalar()
-        if status is None:
+        row = session.execute(
+            select(_JOBS.c.status, _JOBS.c.requested_by_key_id).where(_JOBS.c.id == job_id)
+        ).first()
+        if row is None:
             raise NotFound(f"plan {job_id!r} does not exist", field="plan_id", value=job_id)
+        status, owner = row
+        if "ops" not in principal.scopes and owner != principal.key_id:
+            raise Forbidden(
+                f"Authorization: key {principal.name!r} may cancel only the plan jobs it started; "
+                f"plan {job_id!r} was started by another key",
+                field="Authorization",
+            )
         if status in ("succeeded", "failed", "cancelled"):
             raise Conflict(
                 f"plan {job_id!r} has already {_past(status)}: nothing to cancel",
@@ -314,7 +386,11 @@ def cancel_plan_job(db: Database, runner: JobRunner, job_id: str, principal: Pri
                 error=f"cancelled by {principal.name}",
             )
         )
-        session.add(AuditEvent(actor=principal.name, action="plan_cancelled", plan_id=job_id))
+        session.add(
+            AuditEvent(
+                actor=principal.name, actor_key_id=principal.key_id, action="plan_cancelled", plan_id=job_id
+            )
+        )
     runner.cancel(job_id)
 
 
@@ -331,11 +407,8 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
     A plan computed on a book that has changed since is stale (409 naming what changed); nothing is applied.
     """
     with db.writing() as session:
-        # Lock the book header first (PostgreSQL; SQLite's write lock is already held) so concurrent
-        # approvals and edits queue behind this one.
-        state = session.execute(
-            select(BookState).where(BookState.id == 1).with_for_update()  # type: ignore[arg-type]
-        ).scalar_one()
+        # The book's lock first, as every book write takes it (`lock_book`): one lock order, no deadlock.
+        current_revision = lock_book(session)
         job = session.execute(
             select(PlanJob).where(PlanJob.id == job_id).with_for_update()  # type: ignore[arg-type]
         ).scalar_one_or_none()
@@ -371,8 +444,8 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
                 field="plan_id",
                 value=job_id,
             )
-        revision = state.revision + 1  # read now: the UPDATE below refreshes `state` in the session
-        if job.source != "stored" or job.book_revision != state.revision:
+        revision = current_revision + 1
+        if job.source != "stored" or job.book_revision != current_revision:
             _check_not_stale(session, job)
         now = utcnow()
         moves = session.execute(select(_MOVES).where(_MOVES.c.plan_id == job_id).order_by(_MOVES.c.seq)).all()
@@ -405,6 +478,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
             {
                 "at": now,
                 "actor": principal.name,
+                "actor_key_id": principal.key_id,
                 "action": "account_moved",
                 "plan_id": job_id,
                 "account": m.account,
@@ -420,6 +494,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
             {
                 "at": now,
                 "actor": principal.name,
+                "actor_key_id": principal.key_id,
                 "action": "account_assigned",
                 "plan_id": job_id,
                 "account": account,
@@ -435,6 +510,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
             {
                 "at": now,
                 "actor": principal.name,
+                "actor_key_id": principal.key_id,
                 "action": "plan_approved",
                 "plan_id": job_id,
                 "account": None,
@@ -466,7 +542,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
 
 
 def _check_not_stale(session: Session, job: PlanJob) -> None:
-    solved = Book.model_validate_json(job.input_book)
+    solved = solved_book(session, job.id)
     baseline = solved.model_copy(update={"policy": Policy.model_validate(job.base_policy or {})})
     current, revision = load_book(session)
     changes = book_changes(baseline, current)

@@ -12,7 +12,13 @@ from app.core.db import Database
 from app.errors import BookError, Busy, Conflict, SolveFailed, TooLarge
 from app.models import IdempotencyKey
 from app.runner.child import run_to_completion
-from app.services.plans import body_sha256, existing_idempotency_key, time_limit_for, with_service_defaults
+from app.services.plans import (
+    body_sha256,
+    check_solve_limits,
+    existing_idempotency_key,
+    time_limit_for,
+    with_service_defaults,
+)
 from solver.schema import Book
 
 ROUTE = "POST /v1/solve"
@@ -25,7 +31,7 @@ class SyncSolver:
         self.settings = settings
         self._slots = threading.BoundedSemaphore(settings.sync_solve_concurrency)
 
-    def solve(self, db: Database, book: Book, idempotency_key: str | None) -> str:
+    def solve(self, db: Database, book: Book, idempotency_key: str | None, key_id: int = 0) -> str:
         """Plan JSON text for `book`; with an idempotency key, a retry gets the first answer again."""
         limit = self.settings.sync_solve_max_accounts
         if len(book.accounts) > limit:
@@ -36,16 +42,21 @@ class SyncSolver:
                 field="accounts",
                 value=len(book.accounts),
             )
+        check_solve_limits(book, self.settings)
         digest = body_sha256(book.model_dump(mode="json", exclude_unset=True))
         if idempotency_key is not None:
             try:
                 with db.writing() as session:
-                    existing = existing_idempotency_key(session, ROUTE, idempotency_key, digest)
+                    existing = existing_idempotency_key(session, key_id, ROUTE, idempotency_key, digest)
                     if existing is None:
-                        session.add(IdempotencyKey(route=ROUTE, key=idempotency_key, body_sha256=digest))
+                        session.add(
+                            IdempotencyKey(
+                                key_id=key_id, route=ROUTE, key=idempotency_key, body_sha256=digest
+                            )
+                        )
             except IntegrityError:
                 with db.session() as session:
-                    existing = existing_idempotency_key(session, ROUTE, idempotency_key, digest)
+                    existing = existing_idempotency_key(session, key_id, ROUTE, idempotency_key, digest)
             if existing is not None:
                 if existing.response is None:
                     raise Conflict(
@@ -59,13 +70,17 @@ class SyncSolver:
             plan_json = self._solve(book)
         except BaseException:
             if idempotency_key is not None:  # let a retry with the same key try again
-                self._forget(db, idempotency_key)
+                self._forget(db, key_id, idempotency_key)
             raise
         if idempotency_key is not None:
             with db.writing() as session:
                 session.execute(
                     update(IdempotencyKey)
-                    .where(IdempotencyKey.route == ROUTE, IdempotencyKey.key == idempotency_key)  # type: ignore[arg-type]
+                    .where(
+                        IdempotencyKey.key_id == key_id,  # type: ignore[arg-type]
+                        IdempotencyKey.route == ROUTE,  # type: ignore[arg-type]
+                        IdempotencyKey.key == idempotency_key,  # type: ignore[arg-type]
+                    )
                     .values(response=plan_json)
                 )
         return plan_json
@@ -95,12 +110,13 @@ class SyncSolver:
         raise SolveFailed(f"the solve failed: {error}")
 
     @staticmethod
-    def _forget(db: Database, key: str) -> None:
+    def _forget(db: Database, key_id: int, key: str) -> None:
         from sqlalchemy import delete
 
         with db.writing() as session:
             session.execute(
                 delete(IdempotencyKey).where(
+                    IdempotencyKey.key_id == key_id,  # type: ignore[arg-type]
                     IdempotencyKey.route == ROUTE,  # type: ignore[arg-type]
                     IdempotencyKey.key == key,  # type: ignore[arg-type]
                     IdempotencyKey.response.is_(None),  # type: ignore[union-attr]

@@ -2,8 +2,9 @@
 configured URL, signed with HMAC-SHA256, and retried with exponential back-off until it is accepted.
 
 Deliveries are rows (`webhook_delivery`, one per plan): any ticker (a worker, the service) creates the
-missing ones and sends the due ones, each claimed for the length of one attempt so two senders never post
-the same attempt. The receiver verifies `X-Bookplan-Signature: sha256=<hex>`, the HMAC-SHA256 with the
+missing ones; a `WebhookSender` thread of its own sends the due ones (so a slow receiver never delays the
+schedule), each claimed for the length of one attempt so two senders never post the same attempt. Each
+carries `X-Bookplan-Delivery: <id>`, the same on every retry, so a receiver can drop duplicates. The receiver verifies `X-Bookplan-Signature: sha256=<hex>`, the HMAC-SHA256 with the
 shared secret of `<X-Bookplan-Timestamp>.<body>`.
 """
 
@@ -33,6 +34,8 @@ _DELIVERIES = WebhookDelivery.__table__  # type: ignore[attr-defined]
 _RUNS = ScheduleRun.__table__  # type: ignore[attr-defined]
 SIGNATURE_HEADER = "X-Bookplan-Signature"
 TIMESTAMP_HEADER = "X-Bookplan-Timestamp"
+# The delivery's id, the same on every retry of it: a receiver that saw it already can answer 2xx again.
+DELIVERY_HEADER = "X-Bookplan-Delivery"
 # Plans that ended longer ago than this when a URL is first configured are not announced.
 LOOKBACK = dt.timedelta(days=1)
 
@@ -188,7 +191,11 @@ def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id
         ).one()
     body = row.payload.encode()
     timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp}
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: timestamp,
+        DELIVERY_HEADER: str(delivery_id),
+    }
     if settings.webhook_secret:
         headers[SIGNATURE_HEADER] = sign(settings.webhook_secret, timestamp, body)
     error: str | None = None
@@ -215,3 +222,33 @@ def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id
             .values(attempts=attempts, locked_until=None, **values)
         )
     return 1 if error is None else 0
+
+
+class WebhookSender:
+    """Sends due webhook deliveries on its own thread, every `tick_seconds`, apart from the schedule's
+    ticker: a receiver that takes its full timeout delays other deliveries, never a scheduled plan."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        import threading
+
+        self.db, self.settings = db, settings
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bookplan-webhooks", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.settings.webhook_timeout_seconds + 5)
+
+    def _loop(self) -> None:
+        with httpx.Client(timeout=self.settings.webhook_timeout_seconds) as client:
+            while not self._stop.wait(self.settings.tick_seconds):
+                if not self.settings.webhook_url:
+                    continue
+                try:
+                    deliver_due(self.db, self.settings, client)
+                except Exception:  # a database hiccup must not end the sender
+                    log.exception("webhook deliveries failed")

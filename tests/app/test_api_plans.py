@@ -253,3 +253,28 @@ def test_a_post_without_a_body_plans_the_stored_book(make_api: Any) -> None:
     assert answer.status_code == 202, answer.text
     job = api.get(answer.json()["url"], scope="scheduler").json()
     assert job["source"] == "stored" and job["requested_by"] == "test-scheduler" and job["accounts"] == 6
+
+
+def test_a_progress_write_that_cannot_get_the_database_does_not_fail_the_job(
+    make_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by bench/load_test.py: under a burst of edits SQLite's lock outlasted the busy timeout and the
+    job failed on a progress write; progress is now retried, the plan still lands."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.runner.inprocess import InProcessRunner
+
+    original = InProcessRunner._update
+
+    def locked(self: InProcessRunner, job_id: str, **values: Any) -> None:
+        if "progress" in values:
+            raise OperationalError("UPDATE plan_job", {}, Exception("database is locked"))
+        original(self, job_id, **values)
+
+    monkeypatch.setattr(InProcessRunner, "_update", locked)
+    monkeypatch.setattr("app.runner.inprocess.PROGRESS_WRITE_SECONDS", 0.0)
+    api = make_api()
+    api.put("/v1/book", json=small_book(accounts=6))
+    plan_id = _plan(api)
+    job = api.wait_for(plan_id, ("succeeded", "failed"))
+    assert job["status"] == "succeeded", job

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from fastapi.testclient import TestClient
-from pages_support import sign_in
+from pages_support import login_token, post_login, sign_in
 
 from app.core.db import Database
 from app.pages.session import COOKIE_NAME
@@ -39,28 +39,29 @@ def test_pages_send_a_visitor_without_a_session_to_sign_in_and_back(client: Test
         assert response.status_code == 303
         assert response.headers["location"].startswith("/login?next=")
     assert client.get("/plans?offset=5").headers["location"] == "/login?next=%2Fplans%3Foffset%3D5"
-    signed = client.post("/login", data={"key": client.keys["ops"], "next": "/audit"})  # type: ignore[attr-defined]
+    signed = post_login(client, client.keys["ops"], next="/audit")  # type: ignore[attr-defined]
     assert signed.headers["location"] == "/audit"
 
 
 def test_the_session_cookie_is_http_only_same_site_and_never_holds_the_key(client: TestClient) -> None:
     key = client.keys["ops"]  # type: ignore[attr-defined]
-    response = client.post("/login", data={"key": key})
+    response = post_login(client, key)
     cookie = response.headers["set-cookie"]
     assert "HttpOnly" in cookie
     assert "samesite=lax" in cookie.lower()
     assert "Secure" not in cookie  # plain http here; https below
     assert key not in cookie
     assert key.removeprefix("bp_")[:12] not in cookie
-    secure = client.post("https://testserver/login", data={"key": key}).headers["set-cookie"]
+    client.cookies.clear()
+    secure = post_login(client, key, url="https://testserver/login").headers["set-cookie"]
     assert "Secure" in secure
 
 
 def test_a_tampered_or_revoked_session_is_signed_out(client: TestClient) -> None:
     sign_in(client, "ops")
     value = client.cookies[COOKIE_NAME]
-    key_id, issued, signature = value.split(".")
-    client.cookies.set(COOKIE_NAME, f"{int(key_id) + 1}.{issued}.{signature}")
+    key_id, issued, session_id, signature = value.split(".")
+    client.cookies.set(COOKIE_NAME, f"{int(key_id) + 1}.{issued}.{session_id}.{signature}")
     assert client.get("/").status_code == 303
     client.cookies.set(COOKIE_NAME, value)
     assert client.get("/").status_code == 200
@@ -76,17 +77,17 @@ def test_a_tampered_or_revoked_session_is_signed_out(client: TestClient) -> None
 def test_next_only_leads_to_a_page_of_this_site(client: TestClient) -> None:
     key = client.keys["ops"]  # type: ignore[attr-defined]
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
-        response = client.post("/login", data={"key": key, "next": target})
+        response = post_login(client, key, next=target)
         assert response.headers["location"] == "/"
 
 
 def test_a_wrong_key_is_refused_next_to_the_field_and_kept(client: TestClient) -> None:
-    response = client.post("/login", data={"key": "bp_wrong"})
+    response = post_login(client, "bp_wrong")
     assert response.status_code == 200
     assert 'id="key-error"' in response.text
     assert 'value="bp_wrong"' in response.text
     assert COOKIE_NAME not in response.headers.get("set-cookie", "")
-    empty = client.post("/login", data={"key": ""})
+    empty = post_login(client, "")
     assert "Enter an API key" in empty.text
 
 
@@ -221,3 +222,44 @@ def test_the_start_form_overrides_only_the_fields_changed_from_the_books_policy(
     second = client.post("/plans", data={**unchanged, **values, "renewal_freeze_days": "30"})
     second_job = wait_for(client, second.headers["location"].rsplit("/", 1)[-1])
     assert second_job["policy_overrides"] == {"renewal_freeze_days": 30}
+
+
+def test_a_page_offset_past_any_list_is_clamped_not_a_500(client: TestClient) -> None:
+    sign_in(client, "ops")
+    for path in ("/plans", "/audit"):
+        response = client.get(path, params={"offset": "99999999999999999999"})
+        assert response.status_code == 200, (path, response.text[:200])
+
+
+def test_a_nul_in_a_page_filter_is_422_not_a_500(client: TestClient) -> None:
+    sign_in(client, "ops")
+    response = client.get("/audit", params={"account": "a\x00"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["field"] == "account"
+
+
+def test_sign_out_ends_the_session_on_the_server_so_a_copied_cookie_no_longer_works(
+    client: TestClient,
+) -> None:
+    csrf = sign_in(client, "ops")
+    copied = client.cookies[COOKIE_NAME]
+    assert client.post("/logout", data={"csrf": csrf}).headers["location"] == "/login"
+    client.cookies.set(COOKIE_NAME, copied)  # the old cookie, replayed
+    assert client.get("/").status_code == 303
+    assert client.post("/plans", data={"csrf": csrf, "time_limit_seconds": "5"}).status_code == 303
+
+
+def test_a_cross_site_login_post_signs_nobody_in(client: TestClient) -> None:
+    key = client.keys["ops"]  # type: ignore[attr-defined]
+    # A form on another site can send neither this site's login token nor a same-site Origin.
+    forged = client.post("/login", data={"key": key, "login_token": "x" * 40})
+    assert forged.status_code == 403 and COOKIE_NAME not in forged.headers.get("set-cookie", "")
+    token = login_token(client)
+    cross = client.post(
+        "/login", data={"key": key, "login_token": token}, headers={"Origin": "https://evil.example"}
+    )
+    assert cross.status_code == 403 and COOKIE_NAME not in cross.headers.get("set-cookie", "")
+    own = client.post(
+        "/login", data={"key": key, "login_token": token}, headers={"Origin": "http://testserver"}
+    )
+    assert own.status_code == 303 and COOKIE_NAME in own.headers["set-cookie"]

@@ -84,3 +84,15 @@ def test_money_and_hours_read_the_way_cs_ops_write_them() -> None:
     assert views.money(2500) == "$2,500"
     assert views.money(None) == "no cap"
     assert views.hours(1402.4) == "1,402 h"
+
+
+def test_links_to_a_csm_quote_the_id_as_one_path_segment() -> None:
+    book = Book.model_validate(
+        {
+            "accounts": [{"id": "a1", "arr": 1000, "tier": "smb", "current_csm": "c?q#1 %"}],
+            "csms": [{"id": "c?q#1 %", "name": "Odd", "tiers": ["smb"]}],
+        }
+    )
+    chart = views.utilization_chart(views.csm_views(book), 1.0)
+    assert [bar.href for bar in chart.bars] == ["/csms/c%3Fq%231%20%25"]
+    assert views.path_segment("x/y") == "x%2Fy"

@@ -246,6 +246,8 @@ def test_the_webhook_is_signed_and_a_receiver_failing_twice_gets_the_summary_on_
         server.shutdown()
         server.server_close()
     assert [code for code, _, _ in _Receiver.received] == [500, 500, 200]
+    # One delivery id on every retry, so the receiver can tell a retry from a new delivery.
+    assert len({h["X-Bookplan-Delivery"] for _, h, _ in _Receiver.received}) == 1
     _, headers, body = _Receiver.received[2]
     assert verify("s3cret", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])
     assert not verify("wrong", headers[TIMESTAMP_HEADER], body, headers[SIGNATURE_HEADER])

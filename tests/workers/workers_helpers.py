@@ -24,6 +24,8 @@ TABLES = (
     "audit_event",
     "idempotency_key",
     "plan_job",
+    "book_snapshot",
+    "page_session",
     "account",
     "csm",
     "api_key",

@@ -16,6 +16,7 @@ from app.api.deps import (
     StartPlanKey,
 )
 from app.models import (
+    MAX_OFFSET,
     MAX_PAGE,
     ApprovalResult,
     ApproveRequest,
@@ -29,6 +30,13 @@ from app.models import (
 from app.services import plans as plan_service
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorResponse,
+        "description": "The key has as many queued and running jobs as allowed (Retry-After says when to retry)",
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+    }
+}
 
 PlanId = Annotated[str, Path(min_length=1, max_length=64, description="The id `POST /v1/plans` answered")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse, "description": "No such plan"}}
@@ -37,7 +45,7 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PlanCreated)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=PlanCreated, responses=TOO_MANY)
 def create_plan(
     db: DbDep,
     runner: RunnerDep,
@@ -58,7 +66,7 @@ def read_plans(
     session: SessionDep,
     _key: StartPlanKey,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     status: JobStatus | None = None,
 ) -> PlanJobList:
     """Plan history, newest first."""
@@ -71,9 +79,10 @@ async def read_plan(plan_id: PlanId, db: DbDep, _key: StartPlanKey) -> Response:
     return Response(await plan_service.plan_job_json_cached(db, plan_id), media_type="application/json")
 
 
-@router.delete("/{plan_id}", response_model=PlanJobPublic, responses={**NOT_FOUND, **CONFLICT})
-def cancel_plan(plan_id: PlanId, db: DbDep, runner: RunnerDep, key: OpsKey) -> Response:
-    """Cancel a queued or running job; a running solve is stopped within seconds."""
+@router.delete("/{plan_id}", response_model=PlanJobPublic, responses={**NOT_FOUND, **CONFLICT, **TOO_MANY})
+def cancel_plan(plan_id: PlanId, db: DbDep, runner: RunnerDep, key: StartPlanKey) -> Response:
+    """Cancel a queued or running job; a running solve is stopped within seconds. A scheduler key may
+    cancel the jobs it started; an ops key any job."""
     plan_service.cancel_plan_job(db, runner, plan_id, key)
     with db.session() as session:
         return Response(plan_service.plan_job_json(session, plan_id), media_type="application/json")

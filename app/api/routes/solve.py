@@ -20,7 +20,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post("/solve", response_model=Plan, responses=RESPONSES)
 def solve_book(
-    book: Book, db: DbDep, solver: SyncSolverDep, _key: OpsKey, idempotency_key: IdempotencyKeyHeader = None
+    book: Book, db: DbDep, solver: SyncSolverDep, key: OpsKey, idempotency_key: IdempotencyKeyHeader = None
 ) -> Response:
     """Plan a small book now (413 above the synchronous limit: use `POST /v1/plans`)."""
-    return Response(solver.solve(db, book, idempotency_key), media_type="application/json")
+    return Response(solver.solve(db, book, idempotency_key, key.key_id), media_type="application/json")
