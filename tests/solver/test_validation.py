@@ -307,8 +307,16 @@ def test_a_freeze_is_released_when_the_current_csm_cannot_serve_the_whole_parent
     account(book, "globex")["parent_id"] = "holdco"
     assign(plan, "acme", "c-lee")
     # Inside its renewal freeze today, so the handoff waits for the day after the renewal (wave 8).
-    plan["moves"].append({"account": "acme", "from": "c-ana", "to": "c-lee", "wave": 8, "handoff_on": "2027-01-16",
-                          "reason": "parent holdco; handoff waits until after the renewal"})
+    plan["moves"].append(
+        {
+            "account": "acme",
+            "from": "c-ana",
+            "to": "c-lee",
+            "wave": 8,
+            "handoff_on": "2027-01-16",
+            "reason": "parent holdco; handoff waits until after the renewal",
+        }
+    )
     load(plan, "c-ana").update(hours=100.0, utilization=0.1, arr=100_000, accounts=1)
     load(plan, "c-lee").update(hours=500.0, utilization=0.5, arr=500_000, accounts=2)
     plan.update(max_utilization=0.5, max_utilization_bound=0.5)
@@ -504,8 +512,16 @@ def test_a_plan_is_judged_on_its_own_date_not_today() -> None:
     plan["as_of"] = "2026-06-01"
     plan["moves"][0]["handoff_on"] = "2026-06-01"
     assign(plan, "acme", "c-lee")
-    plan["moves"].append({"account": "acme", "from": "c-ana", "to": "c-lee", "reason": "balance after the renewal",
-                          "handoff_on": "2026-07-02", "wave": 5})
+    plan["moves"].append(
+        {
+            "account": "acme",
+            "from": "c-ana",
+            "to": "c-lee",
+            "reason": "balance after the renewal",
+            "handoff_on": "2026-07-02",
+            "wave": 5,
+        }
+    )
     load(plan, "c-ana").update(hours=100.0, utilization=0.1, arr=100_000, accounts=1)
     load(plan, "c-lee").update(hours=500.0, utilization=0.5, arr=500_000, accounts=2)
     plan.update(max_utilization=0.5, max_utilization_bound=0.5)
