@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.api.errors import BodyLimitMiddleware, install_error_handlers
-from app.api.routes import audit, book, gaps, health, plans, schedule, solve
+from app.api.routes import audit, book, gaps, handoffs, health, plans, schedule, solve
 from app.core.config import Settings, get_settings
 from app.core.db import Database, check_migrated
 from app.models import ErrorResponse
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     app.include_router(health.router)
     for router in (book.router, solve.router, plans.router, gaps.router, audit.router, schedule.router):
         app.include_router(router, responses=API_ERRORS)  # type: ignore[arg-type]
+    app.include_router(handoffs.router, responses=API_ERRORS)  # type: ignore[arg-type]
     # Pages for people (app/pages: sign-in, book, plans, gaps, audit; left out of the OpenAPI document)
     # and their stylesheet and script.
     from fastapi.staticfiles import StaticFiles

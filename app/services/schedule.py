@@ -248,6 +248,7 @@ def _decision(schedule: PlanSchedule, status: str, plan_status: str | None, prog
 def maintenance(db: Database, runner: JobRunner, settings: Settings) -> None:
     """One round of what tickers do: the schedule, decisions on ended scheduled plans, webhooks. Each part
     is safe to run from any number of processes at once."""
+    from app.services.handoff_notices import send_handoff_notices
     from app.services.webhooks import create_deliveries, deliver_due
 
     for part in (
@@ -255,6 +256,7 @@ def maintenance(db: Database, runner: JobRunner, settings: Settings) -> None:
         lambda: decide_finished_runs(db),
         lambda: create_deliveries(db, settings),
         lambda: deliver_due(db, settings),
+        lambda: send_handoff_notices(db, settings),
     ):
         try:
             part()

@@ -139,18 +139,21 @@ def create_deliveries(db: Database, settings: Settings, now: dt.datetime | None 
     return len(values)
 
 
-def deliver_due(db: Database, settings: Settings, client: httpx.Client | None = None) -> int:
-    """Send every due delivery once; returns how many were accepted (2xx)."""
+def deliver_due(
+    db: Database, settings: Settings, client: httpx.Client | None = None, table: Any = _DELIVERIES
+) -> int:
+    """Send every due delivery once; returns how many were accepted (2xx). `table` is any table of the
+    same columns (`handoff_notice` holds the `handoffs.due` events)."""
     now = utcnow()
     with db.session() as session:
         due = session.execute(
-            select(_DELIVERIES.c.id)
+            select(table.c.id)
             .where(
-                _DELIVERIES.c.status == "pending",
-                _DELIVERIES.c.next_attempt_at <= _utc(now),
-                (_DELIVERIES.c.locked_until.is_(None)) | (_DELIVERIES.c.locked_until < _utc(now)),
+                table.c.status == "pending",
+                table.c.next_attempt_at <= _utc(now),
+                (table.c.locked_until.is_(None)) | (table.c.locked_until < _utc(now)),
             )
-            .order_by(_DELIVERIES.c.next_attempt_at)
+            .order_by(table.c.next_attempt_at)
             .limit(100)
         ).all()
     if not due:
@@ -159,32 +162,30 @@ def deliver_due(db: Database, settings: Settings, client: httpx.Client | None = 
     delivered = 0
     try:
         for (delivery_id,) in due:
-            delivered += _attempt(db, settings, own, delivery_id)
+            delivered += _attempt(db, settings, own, delivery_id, table)
     finally:
         if client is None:
             own.close()
     return delivered
 
 
-def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id: int) -> int:
+def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id: int, table: Any) -> int:
     now = utcnow()
     lease = dt.timedelta(seconds=settings.webhook_timeout_seconds + 5)
     with db.writing() as session:
         claimed = session.execute(
-            update(_DELIVERIES)
+            update(table)
             .where(
-                _DELIVERIES.c.id == delivery_id,
-                _DELIVERIES.c.status == "pending",
-                (_DELIVERIES.c.locked_until.is_(None)) | (_DELIVERIES.c.locked_until < _utc(now)),
+                table.c.id == delivery_id,
+                table.c.status == "pending",
+                (table.c.locked_until.is_(None)) | (table.c.locked_until < _utc(now)),
             )
             .values(locked_until=_utc(now + lease))
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
             return 0
         row = session.execute(
-            select(_DELIVERIES.c.url, _DELIVERIES.c.payload, _DELIVERIES.c.attempts).where(
-                _DELIVERIES.c.id == delivery_id
-            )
+            select(table.c.url, table.c.payload, table.c.attempts).where(table.c.id == delivery_id)
         ).one()
     body = row.payload.encode()
     timestamp = str(int(time.time()))
@@ -210,8 +211,8 @@ def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id
         values = {"last_error": error, "next_attempt_at": _utc(done + dt.timedelta(seconds=backoff))}
     with db.writing() as session:
         session.execute(
-            update(_DELIVERIES)
-            .where(_DELIVERIES.c.id == delivery_id)
+            update(table)
+            .where(table.c.id == delivery_id)
             .values(attempts=attempts, locked_until=None, **values)
         )
     return 1 if error is None else 0

@@ -211,11 +211,11 @@ def _brute_force(book: Book, moves: list[tuple[str, str, str]], horizon: int) ->
             days = [first_free_day(a, w) for (a, _f), w in zip(mine, choice, strict=True)]
             if any(d is None for d in days):
                 continue
-            late = sum(
-                1
-                for (_a, f), d in zip(mine, days, strict=True)
-                if ends.get(f) is not None and ends[f] > AS_OF and d is not None and d >= ends[f]  # type: ignore[operator]
-            )
+            late = 0
+            for (_a, f), d in zip(mine, days, strict=True):
+                end = ends.get(f)
+                if end is not None and end > AS_OF and d is not None and d >= end:
+                    late += 1
             key = (late, max(choice))
             if receiver not in best or key < best[receiver]:
                 best[receiver] = key
