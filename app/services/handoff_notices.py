@@ -122,8 +122,8 @@ def create_due_notices(db: Database, settings: Settings, now: dt.datetime | None
                 "payload": json.dumps(payload, separators=(",", ":")),
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": _utc(now),
-                "created_at": _utc(now),
+                "next_attempt_at": utcnow(),  # send now (`now` only says which days have come)
+                "created_at": utcnow(),
             }
         )
     if not values:
