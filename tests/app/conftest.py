@@ -24,7 +24,16 @@ from app.main import create_app
 from app.services.keys import create_key
 
 POSTGRES_ADMIN_URL = os.environ.get("BOOKPLAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-TABLES = ("handoff_notice", "plan_move", "audit_event", "idempotency_key", "plan_job", "account", "csm", "api_key")
+TABLES = (
+    "handoff_notice",
+    "plan_move",
+    "audit_event",
+    "idempotency_key",
+    "plan_job",
+    "account",
+    "csm",
+    "api_key",
+)
 AS_OF = "2026-11-22"
 
 
