@@ -11,6 +11,7 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models import utcnow
+from solver.schema import MAX_ACCOUNTS, MAX_CSMS
 
 
 class HandoffNotice(SQLModel, table=True):
@@ -62,8 +63,8 @@ class CSMChanges(_Public):
 
     csm: str
     csm_name: str
-    gains: list[AccountChange] = Field(default_factory=list)
-    losses: list[AccountChange] = Field(default_factory=list)
+    gains: list[AccountChange] = Field(default_factory=list, max_length=MAX_ACCOUNTS)
+    losses: list[AccountChange] = Field(default_factory=list, max_length=MAX_ACCOUNTS)
     hours_before: float
     hours_after: float
     arr_before: float
@@ -81,4 +82,4 @@ class PlanChanges(_Public):
     plan_id: str
     status: Literal["approved", "proposal"]
     as_of: dt.date | None = None
-    csms: list[CSMChanges] = Field(default_factory=list)
+    csms: list[CSMChanges] = Field(default_factory=list, max_length=MAX_CSMS)
