@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Api, small_book
 
+from app.cli import main
 from solver.schema import Book, Plan
 from solver.validation import assert_valid_plan
 
@@ -190,3 +193,27 @@ def test_after_approval_the_book_shows_each_moved_accounts_previous_csm_and_hand
         )
     unmoved = set(stored) - {m["account"] for m in plan["moves"]}
     assert all(stored[a].get("previous_csm") is None for a in unmoved)
+
+
+def test_bookplan_export_handoffs_writes_the_same_files_and_exits_2_on_bad_input(
+    api: Api, database_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    book = crm_book()
+    del book["csms"][0]["crm_user_id"]  # c-dana receives every move
+    plan_id, plan = planned(api, book)
+    db = ["--database-url", database_url]
+    assert main(["export-handoffs", plan_id, "--format", "hubspot", *db]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == api.get(f"/v1/plans/{plan_id}/handoffs.csv", params={"format": "hubspot"}).text
+    assert "proposal" in captured.err
+    out = tmp_path / "wave1.csv"
+    assert main(["export-handoffs", plan_id, "--format", "generic", "--wave", "1", "-o", str(out), *db]) == 0
+    assert len(rows(out.read_text())) - 1 == sum(1 for m in plan["moves"] if m["wave"] == 1)
+    assert main(["export-handoffs", plan_id, "--format", "salesforce", *db]) == 2
+    assert "c-dana" in capsys.readouterr().err
+    assert main(["export-handoffs", plan_id, "--format", "generic", "--wave", "99", *db]) == 2
+    assert "wave" in capsys.readouterr().err
+    assert main(["export-handoffs", "no-such-plan", "--format", "generic", *db]) == 2
+    with pytest.raises(SystemExit) as exited:
+        main(["export-handoffs", plan_id, "--format", "pipedrive", *db])
+    assert exited.value.code == 2
