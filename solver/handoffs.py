@@ -95,22 +95,56 @@ def first_free_wave(job: HandoffJob, as_of: dt.date, freeze_days: int) -> int:
 # ---------------------------------------------------------------- one receiving CSM, exactly
 
 
-@dataclass
+@dataclass(frozen=True)
+class _Window:
+    """The waves one move may go in, as ranges: every wave but those whose week starts inside its renewal
+    freeze (`frozen_from`..`frozen_to`), though the last of those stays open on the day after the renewal
+    when that day falls in its week; waves from `late_from` on are past its leaver's deadline."""
+
+    frozen_from: int
+    frozen_to: int  # frozen_from > frozen_to: nothing frozen
+    renewal_wave_open: bool
+    renewal_wave_late: bool
+    late_from: int | None
+
+    def waves(self, horizon: int) -> list[int]:
+        before = list(range(1, min(self.frozen_from - 1, horizon) + 1))
+        if self.frozen_from > self.frozen_to:
+            return list(range(1, horizon + 1))
+        middle = [self.frozen_to] if self.renewal_wave_open and self.frozen_to <= horizon else []
+        return before + middle + list(range(self.frozen_to + 1, horizon + 1))
+
+    def late(self, wave: int) -> bool:
+        if self.renewal_wave_open and wave == self.frozen_to:
+            return self.renewal_wave_late
+        return self.late_from is not None and wave >= self.late_from
+
+
+def _window(job: HandoffJob, as_of: dt.date, freeze_days: int) -> _Window:
+    """The move's open waves, computed from its renewal freeze and deadline (the same rule as
+    `handoff_day`, in closed form)."""
+    frozen_from, frozen_to, opens, open_late = 1, 0, False, False
+    if job.renewal is not None and job.renewal >= as_of:
+        start = (job.renewal - dt.timedelta(days=freeze_days) - as_of).days
+        frozen_from = max(1, -(-start // WEEK) + 1)  # the first week that starts inside the freeze
+        frozen_to = (job.renewal - as_of).days // WEEK + 1  # the last one
+        after = job.renewal + dt.timedelta(days=1)
+        opens = frozen_from <= frozen_to and wave_of(as_of, after) == frozen_to
+        open_late = is_late(job, after)
+    late_from = None
+    if job.deadline is not None:
+        late_from = max(1, -(-(job.deadline - as_of).days // WEEK) + 1)  # first week starting on/after it
+    return _Window(frozen_from, frozen_to, opens, open_late, late_from)
+
+
 class _Slots:
-    """The moves of one receiving CSM and, for each, the waves it may go in up to a horizon."""
+    """The moves of one receiving CSM and, for each, the waves it may go in (and whether that is past its
+    leaver's deadline)."""
 
-    jobs: list[HandoffJob]
-    as_of: dt.date
-    freeze_days: int
-    per_week: int
-
-    def days(self, j: int, horizon: int) -> dict[int, dt.date]:
-        out: dict[int, dt.date] = {}
-        for wave in range(1, horizon + 1):
-            day = handoff_day(self.jobs[j], self.as_of, wave, self.freeze_days)
-            if day is not None:
-                out[wave] = day
-        return out
+    def __init__(self, jobs: list[HandoffJob], as_of: dt.date, freeze_days: int, per_week: int) -> None:
+        self.jobs, self.as_of, self.freeze_days, self.per_week = jobs, as_of, freeze_days, per_week
+        self.last = self.horizon()
+        self.windows = [_window(job, as_of, freeze_days) for job in jobs]
 
     def horizon(self) -> int:
         """Enough waves for every optimal schedule: past every freeze and deadline, then room for all."""
@@ -121,29 +155,40 @@ class _Slots:
                 last = max(last, wave_of(self.as_of, max(job.deadline, self.as_of)))
         return last + math.ceil(len(self.jobs) / self.per_week)
 
+    def earliest_possible(self) -> int:
+        """No schedule is shorter than the latest first open wave of any move, or than moves ÷ limit."""
+        first = max(w.waves(self.last)[0] for w in self.windows)
+        return max(first, math.ceil(len(self.jobs) / self.per_week))
+
     def flow(
-        self, horizon: int, weights: list[int] | None, late_weight: int
+        self, horizon: int, late_weight: int, weights: list[int] | None = None, week_cost: int = 0
     ) -> tuple[int, dict[int, int]] | None:
         """Least-cost placement of every move within `horizon` waves (None: they do not all fit). Cost:
-        `late_weight` per leaver move past its deadline, plus each move's wave times its weight."""
+        `late_weight` per leaver move past its deadline, plus each move's wave times its weight (or times
+        `week_cost`)."""
         n = len(self.jobs)
         source, sink = n + horizon, n + horizon + 1
+        tails, heads, caps, costs = [source] * n, list(range(n)), [1] * n, [0] * n
+        placements: list[tuple[int, int]] = []
+        for j, window in enumerate(self.windows):
+            per_wave = weights[j] if weights else week_cost
+            waves = window.waves(horizon)
+            tails.extend([j] * len(waves))
+            heads.extend(n + w - 1 for w in waves)
+            caps.extend([1] * len(waves))
+            costs.extend((late_weight if window.late(w) else 0) + per_wave * w for w in waves)
+            placements.extend((j, w) for w in waves)
+        tails.extend(n + w for w in range(horizon))
+        heads.extend([sink] * horizon)
+        caps.extend([self.per_week] * horizon)
+        costs.extend([0] * horizon)
         smcf = min_cost_flow.SimpleMinCostFlow()
-        arcs: dict[int, tuple[int, int]] = {}
-        for j in range(n):
-            smcf.add_arc_with_capacity_and_unit_cost(source, j, 1, 0)
-            for wave, day in self.days(j, horizon).items():
-                cost = (late_weight if is_late(self.jobs[j], day) else 0) + (
-                    weights[j] * wave if weights else 0
-                )
-                arcs[smcf.add_arc_with_capacity_and_unit_cost(j, n + wave - 1, 1, cost)] = (j, wave)
-        for wave in range(1, horizon + 1):
-            smcf.add_arc_with_capacity_and_unit_cost(n + wave - 1, sink, self.per_week, 0)
-        smcf.set_node_supply(source, n)
-        smcf.set_node_supply(sink, -n)
+        smcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+        smcf.set_nodes_supplies([source, sink], [n, -n])
         if smcf.solve() != smcf.OPTIMAL:
             return None
-        placed = {j: wave for arc, (j, wave) in arcs.items() if smcf.flow(arc) > 0}
+        flows = smcf.flows(list(range(n, n + len(placements))))
+        placed = {j: wave for (j, wave), f in zip(placements, flows, strict=True) if f > 0}
         return int(smcf.optimal_cost()), placed
 
 
@@ -155,14 +200,16 @@ def schedule_receiver(
     if not jobs:
         return {}
     slots = _Slots(jobs, as_of, freeze_days, per_week)
-    horizon = slots.horizon()
-    best = slots.flow(horizon, None, 1)
-    assert best is not None, "every move fits once past every freeze"
-    fewest_late = best[0]
-    low, high = max(1, math.ceil(len(jobs) / per_week)), horizon
+    # The fewest missed deadlines, each week costing a little so the flow stays short: its length is an
+    # upper bound of the fewest weeks (a missed deadline costs more than all the weeks together).
+    miss = len(jobs) * slots.last + 1
+    first = slots.flow(slots.last, miss, week_cost=1)
+    assert first is not None, "every move fits once past every freeze"
+    fewest_late = first[0] // miss
+    low, high = slots.earliest_possible(), max(first[1].values())
     while low < high:  # the fewest waves that still keep the fewest missed deadlines
         mid = (low + high) // 2
-        found = slots.flow(mid, None, 1)
+        found = slots.flow(mid, 1)
         if found is not None and found[0] == fewest_late:
             high = mid
         else:
@@ -171,7 +218,7 @@ def schedule_receiver(
     rank = {key: len(keys) - i for i, key in enumerate(keys)}
     weights = [rank[priority_key(job)] for job in jobs]
     order_cost_cap = sum(weights) * high + 1  # one missed deadline costs more than any order
-    final = slots.flow(high, weights, order_cost_cap)
+    final = slots.flow(high, order_cost_cap, weights)
     assert final is not None
     return final[1]
 

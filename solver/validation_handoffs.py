@@ -131,7 +131,8 @@ class _Handoffs:
             deadline = self.deadline(m)
             if deadline is None or m.handoff_on < deadline:
                 continue
-            warned = any(m.account in w and (m.from_ or "") in w for w in self.plan.warnings)
+            # The move's reason says it; a warning names the leaver (it may list only the first accounts).
+            warned = any((m.from_ or "") in w and "leaves" in w for w in self.plan.warnings)
             if not warned or "leaves" not in m.reason:
                 self.add(
                     "leaver_deadline",

@@ -356,3 +356,20 @@ def test_every_move_of_an_engine_plan_carries_its_handoff_and_the_plan_is_valid(
     assert all(m.wave is not None and m.handoff_on is not None for m in plan.moves)
     assert max(m.wave or 0 for m in plan.moves) == 2  # three each, two a week
     assert_valid_plan(book, plan)
+
+
+def test_the_closed_form_of_each_moves_open_weeks_agrees_with_the_day_by_day_rule() -> None:
+    from solver.handoffs import HandoffJob, _window, handoff_day, is_late
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        renewal = rng.choice([None, AS_OF + dt.timedelta(days=rng.randint(-20, 120))])
+        deadline = rng.choice([None, AS_OF + dt.timedelta(days=rng.randint(1, 60))])
+        job = HandoffJob("a", "c", renewal, deadline, deadline)
+        freeze = rng.randint(0, 100)
+        window = _window(job, AS_OF, freeze)
+        expected = [k for k in range(1, 30) if handoff_day(job, AS_OF, k, freeze) is not None]
+        assert window.waves(29) == expected, (renewal, freeze)
+        for k in expected:
+            day = handoff_day(job, AS_OF, k, freeze)
+            assert day is not None and window.late(k) == is_late(job, day), (renewal, deadline, freeze, k)
