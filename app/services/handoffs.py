@@ -307,7 +307,7 @@ def handoffs_csv(found: PlanForHandoffs, fmt: CrmFormat, wave: int | None = None
     check_identities(found, moves, fmt)
     accounts = {a.id: a for a in found.book.accounts}
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n" if fmt != "generic" else "\n")
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180, as CRM import tools expect
     writer.writerow(CRM_HEADERS[fmt])
     status = "approved" if found.approved else "proposal"
     for m in moves:

@@ -61,6 +61,7 @@ def test_the_salesforce_file_has_the_data_loader_header_and_the_new_owners_user_
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/csv")
     assert "attachment" in answer.headers["content-disposition"]
+    assert answer.text.startswith("Id,OwnerId\r\n")  # the header, byte for byte
     table = rows(answer.text)
     assert table[0] == ["Id", "OwnerId"]
     assert sorted(table[1:]) == sorted([m["account"], "005" + m["to"][2:].upper()] for m in plan["moves"])
@@ -68,8 +69,9 @@ def test_the_salesforce_file_has_the_data_loader_header_and_the_new_owners_user_
 
 def test_the_hubspot_file_names_the_new_owner_by_email(api: Api) -> None:
     plan_id, plan = planned(api, crm_book())
-    table = rows(api.get(f"/v1/plans/{plan_id}/handoffs.csv", params={"format": "hubspot"}).text)
-    assert table[0] == ["Record ID", "Company owner"]
+    text = api.get(f"/v1/plans/{plan_id}/handoffs.csv", params={"format": "hubspot"}).text
+    assert text.startswith("Record ID,Company owner\r\n")
+    table = rows(text)
     assert sorted(table[1:]) == sorted([m["account"], f"{m['to'][2:]}@example.com"] for m in plan["moves"])
 
 
