@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from app.api.auth import AuthBeforeBodyMiddleware
 from app.api.errors import BodyLimitMiddleware, install_error_handlers
 from app.api.hygiene import NulGuardMiddleware
-from app.api.routes import audit, book, gaps, health, plans, schedule, solve
+from app.api.routes import audit, book, gaps, handoffs, health, plans, schedule, solve
 from app.core.config import Settings, get_settings
 from app.core.db import Database, check_migrated
 from app.models import ErrorResponse
@@ -103,7 +103,15 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    api_routers = (book.router, solve.router, plans.router, gaps.router, audit.router, schedule.router)
+    api_routers = (
+        book.router,
+        solve.router,
+        plans.router,
+        gaps.router,
+        audit.router,
+        schedule.router,
+        handoffs.router,
+    )
     for router in api_routers:
         app.include_router(router, responses=API_ERRORS)  # type: ignore[arg-type]
     app.add_middleware(NulGuardMiddleware)

@@ -320,6 +320,7 @@ class PolicyOverrides(RequestBody):
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     deterministic: bool | None = None
     workers: int | None = Field(default=None, ge=1, le=64)
+    handoffs_per_week: int | None = Field(default=None, ge=1, le=10_000)
 
 
 class PlanRequest(RequestBody):

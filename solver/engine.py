@@ -26,6 +26,7 @@ from solver.construct import (
     pool_mean,
     split_pairs_exactly,
 )
+from solver.handoffs import schedule_handoffs
 from solver.model import Params, SubResult, optimize
 from solver.prepare import HOURS_SCALE, Pool, Problem, Unit, build_problem, hours_text, money
 from solver.schema import (
@@ -189,7 +190,7 @@ def solve(
         results[pool.index] = (again, method + ", second pass")
         report(f"pool {pool.name} (second pass)", len(problem.pools))
 
-    return _assemble(problem, state, results, info())
+    return schedule_handoffs(book, _assemble(problem, state, results, info()))
 
 
 def _pool_weight(problem: Problem, pool: Pool) -> float:

@@ -7,6 +7,7 @@ from sqlalchemy import Connection, create_engine, pool
 from sqlmodel import SQLModel
 
 import app.models  # registers the tables on SQLModel.metadata
+import app.models_handoffs  # (the handoffs.due notices)
 import app.models_workers  # noqa: F401  (the schedule and webhook tables)
 
 config = context.config

@@ -1,9 +1,11 @@
-"""Server-rendered pages for CS ops people (sign-in, book, plans, hiring gaps, audit)."""
+"""Server-rendered pages for CS ops people (sign-in, book, plans, hiring gaps, audit, change sheets)."""
 
 from pathlib import Path
 
+from app.pages.handoffs import router as handoff_router
 from app.pages.routes import router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+router.include_router(handoff_router)
 
 __all__ = ["STATIC_DIR", "router"]

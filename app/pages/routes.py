@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.db import Database
 from app.errors import BookError, Conflict, DomainError, NotFound, SolveFailed
 from app.models import AuditEvent, PlanJob, PlanRequest, PolicyOverrides, bounded_offset
-from app.pages import views
+from app.pages import handoff_views, views
 from app.pages.session import (
     PageSession,
     clear_session_cookie,
@@ -292,6 +292,7 @@ def book_page(request: Request, approved: str | None = None) -> Response:
             left=[c for c in csms if c.left],
             chart=views.utilization_chart(active, book.policy.capacity_hours),
             reference=book.policy.capacity_hours,
+            handoffs=handoff_views.handoffs_in_progress(book),
         )
         if approved:
             with _db(request).session() as session:
@@ -321,6 +322,7 @@ def csm_page(request: Request, csm_id: str) -> Response:
             "accounts": accounts,
             "as_of": book.policy.as_of or dt.date.today(),
             "policy": book.policy,
+            "handoffs": handoff_views.handoffs_in_progress(book, csm_id),
         },
     )
 
@@ -544,6 +546,8 @@ def _review_context(
     ]
     return {
         "plan": plan,
+        "calendar": handoff_views.handoff_calendar(plan, book),
+        "changed_csms": handoff_views.changed_csms(plan, book),
         "new_assignments": new_assignments,
         "before": before,
         "after": after,

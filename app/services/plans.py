@@ -450,11 +450,19 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
         now = utcnow()
         moves = session.execute(select(_MOVES).where(_MOVES.c.plan_id == job_id).order_by(_MOVES.c.seq)).all()
         if moves:
+            # Each moved account records who had it and the day the new CSM takes over (the handoff).
             session.execute(
                 update(_ACCOUNTS)
                 .where(_ACCOUNTS.c.id == bindparam("b_account"))
-                .values(current_csm=bindparam("b_to")),
-                [{"b_account": m.account, "b_to": m.to_csm} for m in moves],
+                .values(
+                    current_csm=bindparam("b_to"),
+                    previous_csm=bindparam("b_from"),
+                    handoff_on=bindparam("b_on"),
+                ),
+                [
+                    {"b_account": m.account, "b_to": m.to_csm, "b_from": m.from_csm, "b_on": m.handoff_on}
+                    for m in moves
+                ],
             )
         # Accounts with no CSM yet are not moves, but the plan gives them one: apply those too.
         planned = {a["account"]: a["csm"] for a in json.loads(job.plan).get("assignments", [])}

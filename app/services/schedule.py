@@ -247,8 +247,9 @@ def _decision(schedule: PlanSchedule, status: str, plan_status: str | None, prog
 
 def maintenance(db: Database, runner: JobRunner, settings: Settings) -> None:
     """One round of what tickers do: the schedule, decisions on ended scheduled plans, webhook deliveries
-    to make (a `WebhookSender` sends them, on its own thread), the daily purge when it is on. Each part is
-    safe to run from any number of processes at once."""
+    and `handoffs.due` notices to make (a `WebhookSender` sends them, on its own thread), the daily purge
+    when it is on. Each part is safe to run from any number of processes at once."""
+    from app.services.handoff_notices import create_due_notices
     from app.services.retention import DAILY_PURGE
     from app.services.webhooks import create_deliveries
 
@@ -256,6 +257,7 @@ def maintenance(db: Database, runner: JobRunner, settings: Settings) -> None:
         lambda: tick_schedule(db, runner, settings),
         lambda: decide_finished_runs(db),
         lambda: create_deliveries(db, settings),
+        lambda: create_due_notices(db, settings),
         lambda: DAILY_PURGE.run_if_due(db, settings),
     ):
         try:

@@ -26,12 +26,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.core.config import Settings
 from app.core.db import Database
 from app.models import PlanJob, utcnow
+from app.models_handoffs import HandoffNotice
 from app.models_workers import ScheduleRun, WebhookDelivery
 
 log = logging.getLogger("bookplan.webhooks")
 _JOBS = PlanJob.__table__  # type: ignore[attr-defined]
 _DELIVERIES = WebhookDelivery.__table__  # type: ignore[attr-defined]
 _RUNS = ScheduleRun.__table__  # type: ignore[attr-defined]
+_NOTICES = HandoffNotice.__table__  # type: ignore[attr-defined]
 SIGNATURE_HEADER = "X-Bookplan-Signature"
 TIMESTAMP_HEADER = "X-Bookplan-Timestamp"
 # The delivery's id, the same on every retry of it: a receiver that saw it already can answer 2xx again.
@@ -142,18 +144,21 @@ def create_deliveries(db: Database, settings: Settings, now: dt.datetime | None 
     return len(values)
 
 
-def deliver_due(db: Database, settings: Settings, client: httpx.Client | None = None) -> int:
-    """Send every due delivery once; returns how many were accepted (2xx)."""
+def deliver_due(
+    db: Database, settings: Settings, client: httpx.Client | None = None, table: Any = _DELIVERIES
+) -> int:
+    """Send every due delivery once; returns how many were accepted (2xx). `table` is any table of the
+    same columns (`handoff_notice` holds the `handoffs.due` events)."""
     now = utcnow()
     with db.session() as session:
         due = session.execute(
-            select(_DELIVERIES.c.id)
+            select(table.c.id)
             .where(
-                _DELIVERIES.c.status == "pending",
-                _DELIVERIES.c.next_attempt_at <= _utc(now),
-                (_DELIVERIES.c.locked_until.is_(None)) | (_DELIVERIES.c.locked_until < _utc(now)),
+                table.c.status == "pending",
+                table.c.next_attempt_at <= _utc(now),
+                (table.c.locked_until.is_(None)) | (table.c.locked_until < _utc(now)),
             )
-            .order_by(_DELIVERIES.c.next_attempt_at)
+            .order_by(table.c.next_attempt_at)
             .limit(100)
         ).all()
     if not due:
@@ -162,39 +167,38 @@ def deliver_due(db: Database, settings: Settings, client: httpx.Client | None = 
     delivered = 0
     try:
         for (delivery_id,) in due:
-            delivered += _attempt(db, settings, own, delivery_id)
+            delivered += _attempt(db, settings, own, delivery_id, table)
     finally:
         if client is None:
             own.close()
     return delivered
 
 
-def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id: int) -> int:
+def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id: int, table: Any) -> int:
     now = utcnow()
     lease = dt.timedelta(seconds=settings.webhook_timeout_seconds + 5)
     with db.writing() as session:
         claimed = session.execute(
-            update(_DELIVERIES)
+            update(table)
             .where(
-                _DELIVERIES.c.id == delivery_id,
-                _DELIVERIES.c.status == "pending",
-                (_DELIVERIES.c.locked_until.is_(None)) | (_DELIVERIES.c.locked_until < _utc(now)),
+                table.c.id == delivery_id,
+                table.c.status == "pending",
+                (table.c.locked_until.is_(None)) | (table.c.locked_until < _utc(now)),
             )
             .values(locked_until=_utc(now + lease))
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
             return 0
         row = session.execute(
-            select(_DELIVERIES.c.url, _DELIVERIES.c.payload, _DELIVERIES.c.attempts).where(
-                _DELIVERIES.c.id == delivery_id
-            )
+            select(table.c.url, table.c.payload, table.c.attempts).where(table.c.id == delivery_id)
         ).one()
     body = row.payload.encode()
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: timestamp,
-        DELIVERY_HEADER: str(delivery_id),
+        # Deliveries and handoff notices number their rows apart: the table's name keeps the id unique.
+        DELIVERY_HEADER: str(delivery_id) if table is _DELIVERIES else f"{table.name}-{delivery_id}",
     }
     if settings.webhook_secret:
         headers[SIGNATURE_HEADER] = sign(settings.webhook_secret, timestamp, body)
@@ -217,8 +221,8 @@ def _attempt(db: Database, settings: Settings, client: httpx.Client, delivery_id
         values = {"last_error": error, "next_attempt_at": _utc(done + dt.timedelta(seconds=backoff))}
     with db.writing() as session:
         session.execute(
-            update(_DELIVERIES)
-            .where(_DELIVERIES.c.id == delivery_id)
+            update(table)
+            .where(table.c.id == delivery_id)
             .values(attempts=attempts, locked_until=None, **values)
         )
     return 1 if error is None else 0
@@ -249,6 +253,7 @@ class WebhookSender:
                 if not self.settings.webhook_url:
                     continue
                 try:
-                    deliver_due(self.db, self.settings, client)
+                    for table in (_DELIVERIES, _NOTICES):
+                        deliver_due(self.db, self.settings, client, table=table)
                 except Exception:  # a database hiccup must not end the sender
                     log.exception("webhook deliveries failed")

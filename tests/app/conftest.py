@@ -25,6 +25,7 @@ from app.services.keys import create_key
 
 POSTGRES_ADMIN_URL = os.environ.get("BOOKPLAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TABLES = (
+    "handoff_notice",
     "plan_move",
     "audit_event",
     "idempotency_key",

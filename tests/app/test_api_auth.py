@@ -34,6 +34,9 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/plans/{plan_id}"): {"ops", "scheduler"},
     ("DELETE", "/v1/plans/{plan_id}"): {"ops", "scheduler"},  # scheduler: only the jobs it started
     ("POST", "/v1/plans/{plan_id}/approve"): {"ops"},
+    ("GET", "/v1/plans/{plan_id}/changes"): {"ops", "scheduler"},
+    ("GET", "/v1/plans/{plan_id}/changes.csv"): {"ops", "scheduler"},
+    ("GET", "/v1/plans/{plan_id}/handoffs.csv"): {"ops"},
     ("GET", "/v1/hiring-gaps"): {"ops", "hr"},
     ("POST", "/v1/hiring-gaps"): {"ops", "hr"},
     ("GET", "/v1/audit"): {"ops"},

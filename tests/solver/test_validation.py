@@ -47,7 +47,8 @@ def plan_data() -> dict[str, Any]:
             {"account": "initech", "csm": "c-ana"},
         ],
         "unassigned": [],
-        "moves": [{"account": "globex", "from": "c-ana", "to": "c-lee", "reason": "EMEA"}],
+        "moves": [{"account": "globex", "from": "c-ana", "to": "c-lee", "reason": "EMEA",
+                   "handoff_on": AS_OF, "wave": 1}],
         "csm_loads": [
             {"csm": "c-ana", "hours": 300.0, "capacity_hours": 1000, "utilization": 0.3, "arr": 400_000,
              "arr_cap": 1_000_000, "accounts": 2},
@@ -313,7 +314,17 @@ def test_a_freeze_is_released_when_the_current_csm_cannot_serve_the_whole_parent
     account(book, "acme").update(renewal_date="2027-01-15", parent_id="holdco")
     account(book, "globex")["parent_id"] = "holdco"
     assign(plan, "acme", "c-lee")
-    plan["moves"].append({"account": "acme", "from": "c-ana", "to": "c-lee", "reason": "parent holdco"})
+    # Inside its renewal freeze today, so the handoff waits for the day after the renewal (wave 8).
+    plan["moves"].append(
+        {
+            "account": "acme",
+            "from": "c-ana",
+            "to": "c-lee",
+            "wave": 8,
+            "handoff_on": "2027-01-16",
+            "reason": "parent holdco; handoff waits until after the renewal",
+        }
+    )
     load(plan, "c-ana").update(hours=100.0, utilization=0.1, arr=100_000, accounts=1)
     load(plan, "c-lee").update(hours=500.0, utilization=0.5, arr=500_000, accounts=2)
     plan.update(max_utilization=0.5, max_utilization_bound=0.5)
@@ -507,8 +518,18 @@ def test_a_plan_is_judged_on_its_own_date_not_today() -> None:
     # On the plan's date acme renews within 90 days, so moving it breaks the freeze, whatever today is.
     account(book, "acme")["renewal_date"] = "2026-07-01"
     plan["as_of"] = "2026-06-01"
+    plan["moves"][0]["handoff_on"] = "2026-06-01"
     assign(plan, "acme", "c-lee")
-    plan["moves"].append({"account": "acme", "from": "c-ana", "to": "c-lee", "reason": "balance"})
+    plan["moves"].append(
+        {
+            "account": "acme",
+            "from": "c-ana",
+            "to": "c-lee",
+            "reason": "balance after the renewal",
+            "handoff_on": "2026-07-02",
+            "wave": 5,
+        }
+    )
     load(plan, "c-ana").update(hours=100.0, utilization=0.1, arr=100_000, accounts=1)
     load(plan, "c-lee").update(hours=500.0, utilization=0.5, arr=500_000, accounts=2)
     plan.update(max_utilization=0.5, max_utilization_bound=0.5)

@@ -31,6 +31,7 @@ TABLES = (
     "api_key",
     "schedule_run",
     "webhook_delivery",
+    "handoff_notice",
     "procrastinate_events",
     "procrastinate_periodic_defers",
     "procrastinate_jobs",
