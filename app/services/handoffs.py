@@ -18,6 +18,7 @@ from app.errors import BookError, Conflict, NotFound
 from app.models import PlanJob
 from app.models_handoffs import AccountChange, CSMChanges, PlanChanges
 from app.services.book import load_book
+from app.services.snapshots import solved_book
 from solver import policy as rules
 from solver.schema import CSM, Account, Book, Move, Plan, Policy
 
@@ -77,22 +78,20 @@ def load_plan_for_handoffs(db: Database, plan_id: str) -> PlanForHandoffs:
     """The plan with the book it was made on; 404 for an unknown plan, 409 for one without a result yet."""
     with db.session() as session:
         row = session.execute(
-            select(
-                PlanJob.status, PlanJob.plan, PlanJob.input_book, PlanJob.approved_at, PlanJob.source
-            ).where(  # type: ignore[call-overload]
+            select(PlanJob.status, PlanJob.plan, PlanJob.approved_at, PlanJob.source).where(  # type: ignore[call-overload]
                 PlanJob.id == plan_id
             )
         ).first()
         if row is None:
             raise NotFound(f"plan {plan_id!r} does not exist", field="plan_id", value=plan_id)
-        status, plan_text, input_book, approved_at, source = row
+        status, plan_text, approved_at, source = row
         if status != "succeeded" or plan_text is None:
             raise Conflict(
                 f"plan {plan_id!r} is {status}: it has no moves to hand over yet",
                 field="plan_id",
                 value=plan_id,
             )
-        book = Book.model_validate_json(input_book)
+        book = solved_book(session, plan_id)  # the job's own copy, or its revision's snapshot
         csms = {c.id: c for c in book.csms}
         if source == "stored":
             stored, _revision = load_book(session)

@@ -152,8 +152,8 @@ def test_the_change_sheets_give_each_csm_their_gains_and_losses_and_their_load_b
     plan_id, plan = planned(api, crm_book())
     answer = api.get(f"/v1/plans/{plan_id}/changes")
     assert answer.status_code == 200, answer.text
-    sheets = {s["csm"]: s for s in answer.json()["csms"]}
-    assert answer.json()["status"] == "proposal"
+    sheets = {s["csm"]: s for s in answer.json()}
+    assert answer.headers["X-Bookplan-Plan-Status"] == "proposal"
     moved = {m["account"]: m for m in plan["moves"]}
     assert sorted(g["account"] for g in sheets["c-dana"]["gains"]) == sorted(moved)
     assert sorted(g["account"] for g in sheets["c-lee"]["losses"]) == sorted(moved)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from app.api.deps import DbDep, OpsKey, StartPlanKey
 from app.models import ErrorResponse
-from app.models_handoffs import PlanChanges
+from app.models_handoffs import CSMChanges
 from app.services import handoffs as handoff_service
 from app.services.handoffs import CrmFormat
 
@@ -32,10 +32,13 @@ def _csv(text: str, filename: str) -> Response:
     )
 
 
-@router.get("/{plan_id}/changes", response_model=PlanChanges, responses=RESPONSES)
-def read_plan_changes(plan_id: PlanId, db: DbDep, _key: StartPlanKey) -> PlanChanges:
-    """Per CSM whose book the plan changes: accounts gained and lost, hours and ARR before and after."""
-    return handoff_service.change_sheets(handoff_service.load_plan_for_handoffs(db, plan_id))
+@router.get("/{plan_id}/changes", response_model=list[CSMChanges], responses=RESPONSES)
+def read_plan_changes(plan_id: PlanId, db: DbDep, _key: StartPlanKey, response: Response) -> list[CSMChanges]:
+    """Per CSM whose book the plan changes (one entry each, as CONTRACT.md says): accounts gained and lost,
+    hours and ARR before and after. `X-Bookplan-Plan-Status` says `approved` or `proposal`."""
+    changes = handoff_service.change_sheets(handoff_service.load_plan_for_handoffs(db, plan_id))
+    response.headers["X-Bookplan-Plan-Status"] = changes.status
+    return changes.csms
 
 
 @router.get("/{plan_id}/changes.csv", response_class=Response, responses={**RESPONSES, **CSV_RESPONSE})
