@@ -11,7 +11,7 @@ from pydantic import ConfigDict
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from solver.schema import CSM, Account, Book, Plan
+from solver.schema import CSM, MAX_SEGMENTS, Account, Book, Plan
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -203,6 +203,7 @@ class ErrorResponse(_Public):
 
 class TierSummary(_Public):
     tier: str
+    label: str = Field(description="How people write the segment (its policy label)")
     accounts: int
     arr: float
 
@@ -215,7 +216,7 @@ class BookSummary(_Public):
     unassigned_accounts: int
     pinned_accounts: int
     pairs: int
-    tiers: list[TierSummary] = Field(max_length=10)
+    tiers: list[TierSummary] = Field(max_length=MAX_SEGMENTS)
     updated_at: dt.datetime
     updated_by: str | None = None
 

@@ -45,7 +45,7 @@ from solver.schema import Book, Plan, Policy
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 templates.env.filters.update(
-    money=views.money, hours=views.hours, percent=views.percent, tier=views.tier_label, when=views.when
+    money=views.money, hours=views.hours, percent=views.percent, tier=views.tier_filter, when=views.when
 )
 
 OPS = ("ops",)
@@ -272,6 +272,7 @@ def book_page(request: Request, approved: str | None = None) -> Response:
                 job = session.get(PlanJob, approved)
             if job is not None and job.approved_at is not None:
                 context["approved"] = job
+    context["segment_policy"] = _stored_book(request)[0].policy
     return render(request, "book.html", context)
 
 
@@ -295,6 +296,7 @@ def csm_page(request: Request, csm_id: str) -> Response:
             "accounts": accounts,
             "as_of": book.policy.as_of or dt.date.today(),
             "policy": book.policy,
+            "segment_policy": book.policy,
         },
     )
 
@@ -516,6 +518,7 @@ def _review_context(
     ]
     return {
         "plan": plan,
+        "segment_policy": book.policy,
         "new_assignments": new_assignments,
         "before": before,
         "after": after,
@@ -554,6 +557,7 @@ def plan_page(
     if data["status"] == "succeeded" and data.get("plan") is not None:
         query = {"csm": csm, "tier": tier, "region": region}
         context["review"] = _review_context(request, data, row, query)
+        context["segment_policy"] = context["review"]["segment_policy"]
     return render(request, "plan.html", context)
 
 
@@ -696,9 +700,14 @@ def gaps_page(request: Request) -> Response:
         report = _gap_report(request)
     except (BookError, SolveFailed) as exc:
         return _error_page(request, page, exc, 503)
-    return render(
-        request, "gaps.html", {"session": page, "report": report, "charts": views.gap_charts(report)}
-    )
+    policy = _stored_book(request)[0].policy
+    context = {
+        "session": page,
+        "report": report,
+        "charts": views.gap_charts(report, policy),
+        "segment_policy": policy,
+    }
+    return render(request, "gaps.html", context)
 
 
 CSV_COLUMNS = (

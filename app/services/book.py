@@ -28,7 +28,8 @@ from app.models import (
     utcnow,
 )
 from solver.errors import describe_validation_error
-from solver.schema import CSM, TIERS, Account, Book, Policy
+from solver.policy import segment_label, segment_order
+from solver.schema import CSM, Account, Book, Policy
 
 ACCOUNT_FIELDS = tuple(Account.model_fields)
 CSM_FIELDS = tuple(CSM.model_fields)
@@ -191,10 +192,14 @@ def book_summary(session: Session) -> BookSummary:
     by_tier = session.execute(
         select(a.tier, func.count(), func.coalesce(func.sum(a.arr), 0.0)).group_by(a.tier)
     ).all()
-    order: dict[str, int] = {t: i for i, t in enumerate(TIERS)}
+    policy = Policy.model_validate(state.policy or {})
+    order = segment_order(policy)
     tiers = sorted(
-        (TierSummary(tier=t, accounts=int(n), arr=float(arr)) for t, n, arr in by_tier),
-        key=lambda s: order.get(s.tier, 99),
+        (
+            TierSummary(tier=t, label=segment_label(policy, t), accounts=int(n), arr=float(arr))
+            for t, n, arr in by_tier
+        ),
+        key=lambda s: (order.get(s.tier, len(order)), s.tier),
     )
     csms = session.execute(select(func.count()).select_from(_CSMS)).scalar_one()
     return BookSummary(
