@@ -191,6 +191,9 @@ class ErrorDetail(_Public):
     field: str | None = None
     message: str
     value: Any = None
+    row: int | None = Field(default=None, description="CSV row (1 is the header), for a bad cell")
+    column: str | None = Field(default=None, description="CSV column as headed in the file")
+    expected: str | None = Field(default=None, description="What the cell should hold")
 
 
 class ErrorResponse(_Public):

@@ -44,7 +44,10 @@ MAX_CSMS = 20_000
 MAX_PAIRS = 1_000_000
 MAX_ID_LENGTH = 200
 
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+# An id is never blank, whitespace-only or padded with spaces (" acme" and "acme" would be two accounts that
+# every person reads as one), and holds no line break: refused at every entry point (JSON, CSV, pages).
+ID_PATTERN = r"^\S(?:.*\S)?$"
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN)]
 # Upper limits keep every figure far inside what the engine's integer scaling can hold.
 MAX_MONEY = 1e12  # a trillion: no account or ARR cap is larger
 MAX_HOURS = 1e6  # no account needs, and no CSM gives, a million hours a year
@@ -180,7 +183,7 @@ class CSM(_Strict):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    crm_user_id: str | None = Field(default=None, min_length=1, max_length=200)
+    crm_user_id: str | None = Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN)
 
     @field_validator("tiers")
     @classmethod

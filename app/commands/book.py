@@ -44,14 +44,19 @@ def run_import(args: argparse.Namespace) -> int:
                 result: Any = book_service.replace_book(session, load_book(path), args.actor)
             else:
                 try:
-                    text = path.read_text(encoding="utf-8-sig")
-                except (OSError, UnicodeDecodeError) as exc:
+                    text = path.read_bytes()
+                except OSError as exc:
                     return fail(f"{path}: cannot read ({exc})", 2)
                 action = (
                     book_service.import_accounts_csv if kind == "accounts" else book_service.import_csms_csv
                 )
                 result = action(session, text, args.actor)
     except BookError as exc:
+        problems = getattr(exc, "problems", None)
+        if problems:  # every bad cell of the file, one a line
+            shown = "\n".join(f"  {p.message}" for p in problems)
+            more = f"\n  ... {exc.total - len(problems)} more" if exc.total > len(problems) else ""  # type: ignore[attr-defined]
+            return fail(f"{path}: {exc.total} problems, nothing imported:\n{shown}{more}", 2)  # type: ignore[attr-defined]
         return fail(f"{path}: {exc.message}", 2)
     finally:
         db.dispose()

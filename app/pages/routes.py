@@ -39,6 +39,7 @@ from app.pages.session import (
 from app.services import audit as audit_service
 from app.services import book as book_service
 from app.services import plans as plan_service
+from app.services.csv_cells import neutralise
 from app.services.keys import authenticate
 from solver.schema import Book, Plan, Policy
 
@@ -742,8 +743,8 @@ def gaps_csv(request: Request) -> Response:
     for h in report["hires"]:
         writer.writerow(
             [
-                h["tier"] or "",
-                h["region"] or "",
+                neutralise(h["tier"] or ""),
+                neutralise(h["region"] or ""),
                 h["count"],
                 h["level"],
                 h["needed_by"],
@@ -754,7 +755,7 @@ def gaps_csv(request: Request) -> Response:
                 h["base_range"][1],
                 h["ote_range"][0],
                 h["ote_range"][1],
-                h["reason"],
+                neutralise(h["reason"]),
             ]
         )
     filename = f"bookplan-hires-{report['as_of']}.csv"

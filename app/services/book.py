@@ -462,27 +462,29 @@ def describe_changes(changes: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- CSV
 
 
-def import_accounts_csv(session: Session, text: str, actor: str) -> ImportResult:
+def import_accounts_csv(session: Session, data: bytes | str, actor: str) -> ImportResult:
     """Replace the stored book's accounts with a CSV's, keeping CSMs, policy and the pairs still valid."""
     from app.services.csv_io import parse_accounts_csv
 
     book, _ = load_book(session)
-    accounts, mapping, ignored = parse_accounts_csv(text, book.csms)
-    ids = {a.id for a in accounts}
-    new_book = _rebuild(book, accounts=accounts, pairs=[p for p in book.pairs if p.account in ids])
+    parsed = parse_accounts_csv(data, book.csms, book.policy)
+    ids = {a.id for a in parsed.items}
+    new_book = _rebuild(book, accounts=parsed.items, pairs=[p for p in book.pairs if p.account in ids])
     result = write_book(session, new_book, actor, action="accounts_imported")
     session.commit()
+    table = parsed.table
     return ImportResult(
-        revision=result.revision, rows=len(accounts), columns=mapping, ignored_columns=ignored
+        revision=result.revision, rows=len(parsed.items), columns=table.mapping, ignored_columns=table.ignored
     )
 
 
-def import_csms_csv(session: Session, text: str, actor: str) -> ImportResult:
+def import_csms_csv(session: Session, data: bytes | str, actor: str) -> ImportResult:
     """Replace the stored book's CSMs with a CSV's; every account's current CSM must still exist."""
     from app.services.csv_io import parse_csms_csv
 
     book, _ = load_book(session)
-    csms, mapping, ignored = parse_csms_csv(text)
+    parsed = parse_csms_csv(data, book.policy)
+    csms = parsed.items
     ids = {c.id for c in csms}
     for account in book.accounts:
         if account.current_csm is not None and account.current_csm not in ids:
@@ -496,7 +498,10 @@ def import_csms_csv(session: Session, text: str, actor: str) -> ImportResult:
     new_book = _rebuild(book, csms=csms, pairs=[p for p in book.pairs if p.csm in ids])
     result = write_book(session, new_book, actor, action="csms_imported")
     session.commit()
-    return ImportResult(revision=result.revision, rows=len(csms), columns=mapping, ignored_columns=ignored)
+    table = parsed.table
+    return ImportResult(
+        revision=result.revision, rows=len(csms), columns=table.mapping, ignored_columns=table.ignored
+    )
 
 
 def _rebuild(book: Book, **parts: Any) -> Book:

@@ -96,7 +96,7 @@ def export_accounts_csv(session: SessionDep, _key: OpsKey) -> Response:
 @router.put("/accounts.csv", response_model=ImportResult, openapi_extra=CSV_BODY)
 async def import_accounts_csv(request: Request, key: OpsKey) -> ImportResult:
     """Replace every account with those of a CSV (CRM export columns accepted; see app/README.md)."""
-    text = await _csv_text(request)
+    text = await _csv_bytes(request)
     return await _in_thread(book_service.import_accounts_csv, request, text, key.name)
 
 
@@ -139,7 +139,7 @@ def export_csms_csv(session: SessionDep, _key: OpsKey) -> Response:
 @router.put("/csms.csv", response_model=ImportResult, openapi_extra=CSV_BODY)
 async def import_csms_csv(request: Request, key: OpsKey) -> ImportResult:
     """Replace every CSM with those of a CSV; accounts must still find their current CSM."""
-    text = await _csv_text(request)
+    text = await _csv_bytes(request)
     return await _in_thread(book_service.import_csms_csv, request, text, key.name)
 
 
@@ -165,7 +165,8 @@ def delete_csm(csm_id: str, session: WriteSessionDep, key: OpsKey) -> BookRevisi
 # ---------------------------------------------------------------- helpers
 
 
-async def _csv_text(request: Request) -> str:
+async def _csv_bytes(request: Request) -> bytes:
+    """The CSV body as sent: its encoding (UTF-8 with or without BOM, or Windows-1252) is read with it."""
     content_type = request.headers.get("content-type", "")
     if content_type and not content_type.startswith(("text/csv", "text/plain", "application/csv")):
         raise BookError(
@@ -173,17 +174,10 @@ async def _csv_text(request: Request) -> str:
             field="Content-Type",
             value=content_type,
         )
-    body = await request.body()
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        try:
-            return body.decode("cp1252")  # Excel on Windows saves CSV in this code page
-        except UnicodeDecodeError:
-            raise BookError(f"body: not UTF-8 text (byte {exc.start})", field="body") from None
+    return await request.body()
 
 
-async def _in_thread(function: Any, request: Request, text: str, actor: str) -> Any:
+async def _in_thread(function: Any, request: Request, text: bytes, actor: str) -> Any:
     """Run a blocking import in the thread pool with a write session, as a sync route would."""
     db = request.app.state.db
 
