@@ -247,7 +247,7 @@ def _logout(request: Request, form: Any) -> Response:
 
 
 @router.get("/")
-def book_page(request: Request, approved: str | None = None) -> Response:
+def book_page(request: Request, approved: str | None = None, imported: str | None = None) -> Response:
     page = read_session(request)
     if page is None:
         return _login_redirect(request)
@@ -255,7 +255,7 @@ def book_page(request: Request, approved: str | None = None) -> Response:
         return RedirectResponse("/plans", status_code=303)
     with _db(request).session() as session:
         summary = book_service.book_summary(session)
-    context: dict[str, Any] = {"session": page, "summary": summary, "approved": None}
+    context: dict[str, Any] = {"session": page, "summary": summary, "approved": None, "imported": imported}
     if "ops" in page.principal.scopes:
         book, _revision = _stored_book(request)
         csms = views.csm_views(book)

@@ -103,7 +103,13 @@ def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
         session.execute(insert(table), rows[start : start + _INSERT_BATCH])
 
 
-def write_book(session: Session, book: Book, actor: str, action: str = "book_replaced") -> BookReplaced:
+def write_book(
+    session: Session,
+    book: Book,
+    actor: str,
+    action: str = "book_replaced",
+    detail: dict[str, Any] | None = None,
+) -> BookReplaced:
     """Replace accounts, CSMs, policy and pairs; the caller's transaction makes it all or nothing."""
     session.execute(delete(_ACCOUNTS))
     session.execute(delete(_CSMS))
@@ -123,7 +129,12 @@ def write_book(session: Session, book: Book, actor: str, action: str = "book_rep
         actor,
         action,
         revision,
-        detail={"accounts": len(book.accounts), "csms": len(book.csms), "pairs": len(book.pairs)},
+        detail={
+            "accounts": len(book.accounts),
+            "csms": len(book.csms),
+            "pairs": len(book.pairs),
+            **(detail or {}),
+        },
     )
     return BookReplaced(
         revision=revision, accounts=len(book.accounts), csms=len(book.csms), pairs=len(book.pairs)
