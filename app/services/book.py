@@ -399,8 +399,12 @@ def delete_csm(session: Session, csm_id: str, actor: str) -> int:
 
 
 def put_policy(session: Session, policy: Policy, actor: str) -> Policy:
+    """Replace the book's policy; refused (nothing stored) if the stored book would not be valid under it,
+    e.g. a segment the accounts use is no longer defined."""
     state = read_state(session)
     before = state.policy
+    book, _revision = load_book(session)
+    _rebuild(book, policy=policy)
     session.execute(
         update(_STATE)
         .where(_STATE.c.id == 1)

@@ -157,10 +157,12 @@ def parse_number(text: str, mark: DecimalMark, *, percent_scale: float | None = 
         raise ValueError(f"a number ({number_style(mark)})")
     group = "." if mark == "," else ","
     if mark == "," and re.fullmatch(r"[1-9]\d{0,2},\d{3}", digits):
+        whole, fraction = digits.split(",")
+        decimal = number_text(float(f"{whole}.{fraction}"))
         raise ValueError(
-            "one reading only: this file's numbers use a decimal comma, so this could be "
-            f"{digits.replace(',', '.')} or {digits.replace(',', '')}; write it as "
-            f"{digits.replace(',', '.')},00 or {digits}0"
+            f"one reading only: this file's numbers use a decimal comma, so this could be {whole}{fraction} "
+            f"or {decimal}; write {whole}.{fraction} for {whole}{fraction}, or {decimal.replace('.', ',')} "
+            f"for {decimal}"
         )
     parts = digits.split(mark)
     if len(parts) > 2:
@@ -172,9 +174,10 @@ def parse_number(text: str, mark: DecimalMark, *, percent_scale: float | None = 
     fraction = parts[1] if len(parts) == 2 else ""
     if group in fraction:
         raise ValueError(f"a number ({number_style(mark)})")
-    value = float(f"{whole}.{fraction}" if fraction else whole) * multiplier
+    exact = Decimal(f"{whole}.{fraction}" if fraction else whole) * Decimal(repr(multiplier))
     if percent and percent_scale is not None:
-        value = value / 100 * percent_scale
+        exact = exact * Decimal(repr(percent_scale)) / 100  # in decimal: 55 % of 100 is 55, not 55.000…01
+    value = float(exact)
     return -value if negative else value
 
 

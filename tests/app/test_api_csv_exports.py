@@ -76,7 +76,7 @@ def test_an_amount_that_reads_two_ways_is_an_error_naming_row_column_and_value_a
     assert answer.status_code == 422
     [problem] = answer.json()["detail"]
     assert (problem["row"], problem["column"], problem["value"]) == (3, "ARR", "1,500")
-    assert "1.500 or 1500" in problem["expected"]
+    assert "could be 1500 or 1.5; write 1.500 for 1500, or 1,5 for 1.5" in problem["expected"]
     assert api.get("/v1/book").json() == before
 
 
