@@ -631,7 +631,8 @@ def _move_reason(
 
 
 def _with_health_hours(reason: str, account: Account, pair: Pair | None, policy: Policy) -> str:
-    """A reason that quotes hours says how the account's health changed them ("red account: 165 h, 1.5 × 110 h")."""
+    """A move's or unserved account's reason says how the account's health changed its hours
+    ("red account: 165 h, 1.5 × 110 h"), unless a pair override sets the hours."""
     if (pair is not None and pair.hours is not None) or rules.health_factor(account, policy) == 1.0:
         return reason
     return f"{reason} ({rules.hours_explained(account, policy)})"

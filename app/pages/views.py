@@ -103,6 +103,7 @@ class CsmView:
     left: bool
     ramping: bool
     accepting_new: bool
+    red_accounts: int = 0  # accounts whose health (given, or from the score) is red
 
     @property
     def utilization(self) -> float:
@@ -178,10 +179,13 @@ def csm_views(book: Book, assignment: dict[str, str | None] | None = None) -> li
     today = policy_as_of(policy)
     pairs = pairs_index(book)
     load: dict[str, list[float]] = {c.id: [0.0, 0.0, 0] for c in book.csms}
+    red: dict[str, int] = {}
     for account in book.accounts:
         owner = account.current_csm if assignment is None else assignment.get(account.id)
         if owner is None or owner not in load:
             continue
+        if account_health(account, policy) == "red":
+            red[owner] = red.get(owner, 0) + 1
         row = load[owner]
         row[0] += pair_hours(account, pairs.get((account.id, owner)), policy)
         row[1] += account.arr
@@ -208,6 +212,7 @@ def csm_views(book: Book, assignment: dict[str, str | None] | None = None) -> li
                 left=csm_has_left(csm, today),
                 ramping=is_ramping(csm, policy) and not csm_has_left(csm, today),
                 accepting_new=csm.accepting_new,
+                red_accounts=red.get(csm.id, 0),
             )
         )
     return out

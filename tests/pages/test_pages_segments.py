@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -58,6 +59,8 @@ def test_the_book_and_csm_pages_show_segment_labels_and_the_health_of_the_hours(
     load(client, own_book())
     sign_in(client, "ops")
     book = client.get("/").text
+    assert re.search(r'data-csm="c-maj">.*?<span class="tag health-red">1 red</span>', book, re.S)
+    assert book.count('class="tag health-red"') == 1  # c-cor has no red account
     assert book.index("Enterprise") < book.index("Corporate Accounts") < book.index("Major Accounts")
     csm = client.get("/csms/c-maj").text
     assert "Major Accounts" in csm and 'class="tag health-red"' in csm
