@@ -76,8 +76,8 @@ class Problem:
 
     @property
     def message(self) -> str:
-        if self.value == "" and self.row == 1:
-            return f"row 1, column {self.column!r}: {self.expected}"
+        if self.value == "":  # a missing column, a blank cell or a whole row: `expected` says it in full
+            return f"row {self.row}, column {self.column!r}: {self.expected}"
         return (
             f"row {self.row}, column {self.column!r}: {self.value!r} is not valid (expected {self.expected})"
         )
@@ -369,6 +369,9 @@ def _validated(
             message = describe_error(dict(err))
             message = message.split(": ", 1)[1] if ": " in message else message
             raw = cells.get(name, "")
+            if err.get("type") == "missing":
+                problems.append(Problem(line, table.column_of(name), "", "blank, but a value is required"))
+                continue
             problems.append(
                 Problem(line, table.column_of(name), raw if raw else str(err.get("input", "")), message)
             )
@@ -392,7 +395,12 @@ def _parse(
     for line, cells in table.rows:
         if len(cells) > len(table.header):
             problems.append(
-                Problem(line, "row", "", f"{len(cells)} cells but the header has {len(table.header)} columns")
+                Problem(
+                    line,
+                    "(whole row)",
+                    "",
+                    f"{len(cells)} cells but the header has {len(table.header)} columns",
+                )
             )
             continue
         row_problems: list[Problem] = []
@@ -401,7 +409,9 @@ def _parse(
             # A file with an id column must fill it: only a file without one derives ids.
             derived = None if "id" in table.mapping.values() else derive_id(data)
             if derived is None:
-                row_problems.append(Problem(line, table.column_of("id"), "", "an id (the cell is blank)"))
+                row_problems.append(
+                    Problem(line, table.column_of("id"), "", "blank, but every row needs an id")
+                )
             else:
                 data["id"] = derived
         fix_row(line, data, row_problems)

@@ -287,3 +287,13 @@ def test_an_imported_neutralised_cell_is_restored(api: Api, neutralised: str) ->
         == 200
     )
     assert api.get("/v1/book").json()["accounts"][0]["name"] == neutralised[1:]
+
+
+def test_a_blank_required_cell_and_a_row_too_long_are_named_in_words(api: Api) -> None:
+    api.put("/v1/book", json=base_book())
+    answer = put_csv(api, "accounts", "Account ID,ARR,Segment\nA1,,SMB\nA2,1,SMB,extra\n")
+    assert answer.status_code == 422
+    assert [d["message"] for d in answer.json()["detail"]] == [
+        "row 2, column 'ARR': blank, but a value is required",
+        "row 3, column '(whole row)': 4 cells but the header has 3 columns",
+    ]
