@@ -137,3 +137,19 @@ def test_a_new_segment_without_hours_is_refused_in_words(client: TestClient) -> 
     fields.update({"seg_name:0": "commercial", "seg_hours:0": ""})  # an existing segment: an alias
     page = client.post("/import", data=fields).text
     assert "Scale" not in re.findall(r"<code>([^<]*)</code>", page)
+
+
+def test_an_import_after_the_book_changed_since_the_check_stores_nothing(client: TestClient) -> None:
+    put_policy(client)
+    csrf = sign_in(client, "ops")
+    fields = hidden(upload(client, csrf).text)
+    fields.update(
+        {"map:accounts:4": "current_csm", "seg_name:0": "scale", "seg_hours:0": "12", "action": "add:0"}
+    )
+    fields = hidden(client.post("/import", data=fields).text)
+    put_policy(client)  # someone else changes the book meanwhile
+    changed = revision(client)
+    fields["action"] = "import"
+    page = client.post("/import", data=fields)
+    assert page.status_code == 200 and "changed while you checked the files" in page.text
+    assert revision(client) == changed
