@@ -130,9 +130,16 @@ def _import_submit(request: Request, form: Any) -> Response:
     files, errors = _files_from_form(form)
     stored, revision = _stored_book(request)
     action = _text(form, "action")
-    if action.startswith("add:"):
+    # The segment whose Add was pressed, and any other whose hours were typed (Enter in a field submits
+    # the form through its first button, Check: what was typed is not lost).
+    chosen = [
+        str(i)
+        for i in range(_count(form, "seg_count"))
+        if action == f"add:{i}" or _text(form, f"seg_hours:{i}")
+    ]
+    for index in chosen:
         policy = preview_import(stored, files).policy
-        problem = _add_segment_from_form(form, files, policy, action.removeprefix("add:"))
+        problem = _add_segment_from_form(form, files, policy, index)
         if problem:
             errors["segment"] = problem
     preview = preview_import(stored, files)

@@ -153,3 +153,13 @@ def test_an_import_after_the_book_changed_since_the_check_stores_nothing(client:
     page = client.post("/import", data=fields)
     assert page.status_code == 200 and "changed while you checked the files" in page.text
     assert revision(client) == changed
+
+
+def test_hours_typed_for_a_segment_are_kept_when_the_form_is_checked_with_enter(client: TestClient) -> None:
+    put_policy(client)
+    csrf = sign_in(client, "ops")
+    fields = hidden(upload(client, csrf).text)
+    fields.update({"seg_name:0": "scale", "seg_hours:0": "12", "action": "check"})
+    page = client.post("/import", data=fields).text
+    assert "Segments the book does not know" not in page
+    assert "scale" in hidden(page)["segments"]
