@@ -11,7 +11,7 @@ from pydantic import ConfigDict, field_validator
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from solver.schema import CSM, Account, Book, Plan, refuse_nul
+from solver.schema import CSM, MAX_SEGMENTS, Account, Book, Plan, refuse_nul
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -241,6 +241,9 @@ class ErrorDetail(_Public):
     field: str | None = None
     message: str
     value: Any = None
+    row: int | None = Field(default=None, description="CSV row (1 is the header), for a bad cell")
+    column: str | None = Field(default=None, description="CSV column as headed in the file")
+    expected: str | None = Field(default=None, description="What the cell should hold")
 
 
 class ErrorResponse(_Public):
@@ -253,6 +256,7 @@ class ErrorResponse(_Public):
 
 class TierSummary(_Public):
     tier: str
+    label: str = Field(description="How people write the segment (its policy label)")
     accounts: int
     arr: float
 
@@ -265,7 +269,7 @@ class BookSummary(_Public):
     unassigned_accounts: int
     pinned_accounts: int
     pairs: int
-    tiers: list[TierSummary] = Field(max_length=10)
+    tiers: list[TierSummary] = Field(max_length=MAX_SEGMENTS)
     updated_at: dt.datetime
     updated_by: str | None = None
 

@@ -5,6 +5,7 @@
 - `infeasible_book.json`: pinned accounts give c-dana 1,720 h of her 1,560 h: the plan must say so.
 - `rebalance_book.json`: ~600-account rebalance variant (the shape of the rebalance benchmark).
 - `gap_book.json`: a small min_cost generalized-assignment book (8 CSMs x 120 accounts).
+- `crm_*.csv`, `crm_policy.json`: CRM exports of a company with its own segments (`bench/crm_exports.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 
 from bench import books
+from bench.crm_exports import crm_files
 from solver.schema import CSM, Account, Book, Policy, Tier
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(f"{path}: {len(book.accounts)} accounts, {len(book.csms)} CSMs, {len(text):,} bytes")
+    for name, data in crm_files().items():
+        path = args.dir / name
+        if args.check:
+            if not path.exists() or path.read_bytes() != data:
+                stale.append(name)
+            continue
+        path.write_bytes(data)
+        print(f"{path}: {len(data):,} bytes")
     if stale:
         print(f"stale fixtures (run python -m bench.make_fixtures): {', '.join(stale)}", file=sys.stderr)
         return 1

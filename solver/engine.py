@@ -30,12 +30,16 @@ from solver.handoffs import schedule_handoffs
 from solver.model import Params, SubResult, optimize
 from solver.prepare import HOURS_SCALE, Pool, Problem, Unit, build_problem, hours_text, money
 from solver.schema import (
+    BUILTIN_TIERS,
+    Account,
     Assignment,
     Book,
     CSMLoad,
     Move,
+    Pair,
     Plan,
     PlanStatus,
+    Policy,
     PoolSummary,
     SolverInfo,
     Unassigned,
@@ -627,11 +631,23 @@ def _move_reason(
     return f"evens out utilization: {info.id} {_pct(util_before)} → {_pct(state.utilization(cur))}"
 
 
+def _with_health_hours(reason: str, account: Account, pair: Pair | None, policy: Policy) -> str:
+    """A move's or unserved account's reason says how the account's health changed its hours
+    ("red account: 165 h, 1.5 × 110 h"), unless a pair override sets the hours."""
+    if (pair is not None and pair.hours is not None) or rules.health_factor(account, policy) == 1.0:
+        return reason
+    return f"{reason} ({rules.hours_explained(account, policy)})"
+
+
 def _unassigned_reason(problem: Problem, state: State, u: Unit) -> str:
     if u.no_csm_reason:
         return u.no_csm_reason
     a = problem.account(u.accounts[0])
-    tier = a.tier.replace("_", "-")
+    tier = (
+        a.tier.replace("_", "-")
+        if a.tier in BUILTIN_TIERS
+        else rules.segment_label(problem.book.policy, a.tier)
+    )
     where = f" in {a.region}" if a.region and problem.book.policy.region_match == "hard" else ""
     pol = problem.book.policy
     subject = f"parent {a.parent_id} ({u.size} accounts, {hours_text(u.hours)})" if u.size > 1 else None
@@ -671,6 +687,8 @@ def _assemble(
         c = state.assign[u.index]
         if c == UNASSIGNED:
             reason = _unassigned_reason(problem, state, u)
+            if u.size == 1:
+                reason = _with_health_hours(reason, problem.account(u.accounts[0]), None, pol)
             unassigned.extend(Unassigned(account=problem.account(i).id, reason=reason) for i in u.accounts)
             continue
         csm_id = problem.csms[c].id
@@ -686,7 +704,9 @@ def _assemble(
                         account=a.id,
                         **{"from": a.current_csm},
                         to=csm_id,
-                        reason=_move_reason(problem, state, before, i, c, pool_means),
+                        reason=_with_health_hours(
+                            _move_reason(problem, state, before, i, c, pool_means), a, p, pol
+                        ),
                         arr=a.arr,
                         hours=round(rules.pair_hours(a, p, pol), 2),
                     )

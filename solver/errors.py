@@ -44,6 +44,10 @@ def describe_error(error: dict[str, Any]) -> str:
         return f"{field_path(loc)}: unknown field (typo?)"
     if error.get("type") == "missing":
         return f"{field_path(loc)}: required field is missing"
+    if error.get("type") == "string_pattern_mismatch" and "(?:.*\\S)" in str(
+        error.get("ctx", {}).get("pattern", "")
+    ):
+        msg = "an id must not be blank, start or end with a space, or hold a line break"
     path = field_path(loc)
     if not path:  # a model-level check already names its field
         return msg

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from solver.errors import BookError, describe_validation_error, parse_json
-from solver.schema import Book
+from solver.schema import Book, Policy
 
 
 def _reject_non_finite(value: Any, path: str) -> None:
@@ -51,3 +51,20 @@ def load_book(path: str | Path) -> Book:
             f"{p}: cannot read the book file ({exc.strerror})", field="path", value=str(p)
         ) from None
     return load_book_text(text)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """A Policy document (the `policy` of a Book) from a JSON file."""
+    p = Path(path)
+    try:
+        text = p.read_bytes()
+    except OSError as exc:
+        raise BookError(
+            f"{p}: cannot read the policy file ({exc.strerror})", field="path", value=str(p)
+        ) from None
+    data = parse_json(text, "policy")
+    _reject_non_finite(data, "policy")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise BookError("policy." + describe_validation_error(exc)) from None

@@ -85,7 +85,13 @@ def refuse_nul(value: Any) -> Any:
     return value
 
 
-Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(valid_id)]
+# An id is never blank, whitespace-only or padded with spaces (" acme" and "acme" would be two accounts that
+# every person reads as one), holds no line break, no '/' and no control character: refused at every entry
+# point (JSON, CSV, pages, paths).
+ID_PATTERN = r"^\S(?:.*\S)?$"
+Id = Annotated[
+    str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=ID_PATTERN), AfterValidator(valid_id)
+]
 # Upper limits keep every figure far inside what the engine's integer scaling can hold.
 MAX_MONEY = 1e12  # a trillion: no account or ARR cap is larger
 MAX_HOURS = 1e6  # no account needs, and no CSM gives, a million hours a year
@@ -226,7 +232,7 @@ class CSM(_Strict):
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     email: Text | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
-    crm_user_id: Text | None = Field(default=None, min_length=1, max_length=200)
+    crm_user_id: Text | None = Field(default=None, min_length=1, max_length=200, pattern=ID_PATTERN)
 
     @field_validator("tiers")
     @classmethod

@@ -71,6 +71,10 @@ def error_body(message: str, detail: list[dict[str, Any]] | None = None, **extra
     body = response.model_dump(mode="json")
     if body.get("changes") is None:
         body.pop("changes", None)
+    for item in body["detail"]:  # row, column and expected belong to CSV cells only
+        for key in ("row", "column", "expected"):
+            if item.get(key) is None:
+                item.pop(key, None)
     return body
 
 
@@ -99,8 +103,22 @@ def domain_error_response(exc: DomainError | BookError, status: int) -> JSONResp
     if isinstance(exc, PreconditionFailed):
         headers = {"ETag": etag(exc.revision)}
     message = exc.message
+    detail = [{"field": field, "message": message, "value": value}]
+    problems = getattr(exc, "problems", None)
+    if problems:  # a CSV file's every bad cell (CsvErrors)
+        detail = [
+            {
+                "field": p.column,
+                "message": p.message,
+                "value": _small(p.value),
+                "row": p.row,
+                "column": p.column,
+                "expected": p.expected,
+            }
+            for p in problems
+        ]
     return JSONResponse(
-        error_body(message, [{"field": field, "message": message, "value": value}], **extra),
+        error_body(message, detail, **extra),
         status_code=status,
         headers=headers,
     )

@@ -11,11 +11,13 @@ from app.commands._service import add_database_argument, fail, open_migrated_dat
 
 
 def register(sub: Any) -> None:
-    imp = sub.add_parser("import", help="replace the stored book (JSON), or its accounts or CSMs (CSV)")
-    imp.add_argument("file", help="book.json, or a CSV of accounts or CSMs")
+    imp = sub.add_parser(
+        "import", help="replace the stored book (JSON) or its policy (JSON), or its accounts or CSMs (CSV)"
+    )
+    imp.add_argument("file", help="book.json, policy.json, or a CSV of accounts or CSMs")
     imp.add_argument(
         "--kind",
-        choices=["book", "accounts", "csms"],
+        choices=["book", "policy", "accounts", "csms"],
         default=None,
         help="what the file holds (default: book for .json, accounts for .csv)",
     )
@@ -33,7 +35,7 @@ def register(sub: Any) -> None:
 def run_import(args: argparse.Namespace) -> int:
     from app.errors import BookError
     from app.services import book as book_service
-    from solver.io import load_book
+    from solver.io import load_book, load_policy
 
     path = Path(args.file)
     kind = args.kind or ("accounts" if path.suffix.lower() == ".csv" else "book")
@@ -42,16 +44,23 @@ def run_import(args: argparse.Namespace) -> int:
         with db.write_session() as session:
             if kind == "book":
                 result: Any = book_service.replace_book(session, load_book(path), args.actor)
+            elif kind == "policy":
+                result = book_service.put_policy(session, load_policy(path), args.actor)
             else:
                 try:
-                    text = path.read_text(encoding="utf-8-sig")
-                except (OSError, UnicodeDecodeError) as exc:
+                    text = path.read_bytes()
+                except OSError as exc:
                     return fail(f"{path}: cannot read ({exc})", 2)
                 action = (
                     book_service.import_accounts_csv if kind == "accounts" else book_service.import_csms_csv
                 )
                 result = action(session, text, args.actor)
     except BookError as exc:
+        problems = getattr(exc, "problems", None)
+        if problems:  # every bad cell of the file, one a line
+            shown = "\n".join(f"  {p.message}" for p in problems)
+            more = f"\n  ... {exc.total - len(problems)} more" if exc.total > len(problems) else ""  # type: ignore[attr-defined]
+            return fail(f"{path}: {exc.total} problems, nothing imported:\n{shown}{more}", 2)  # type: ignore[attr-defined]
         return fail(f"{path}: {exc.message}", 2)
     finally:
         db.dispose()

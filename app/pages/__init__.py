@@ -1,9 +1,12 @@
-"""Server-rendered pages for CS ops people (sign-in, book, plans, hiring gaps, audit, change sheets)."""
+"""Server-rendered pages for CS ops people (sign-in, book, plans, hiring gaps, audit, change sheets, import)."""
 
 from pathlib import Path
 
 from app.pages.handoffs import router as handoff_router
+from app.pages.imports import router as imports_router
 from app.pages.routes import router
+
+router.include_router(imports_router)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 router.include_router(handoff_router)

@@ -99,7 +99,7 @@ def _day(value: dt.date | None) -> str:
 
 def gain_sentence(change: AccountChange, book: Book) -> str:
     """A gained account in plain words: what it is, who hands it over, when, and why."""
-    tier = next((tier_label(a.tier) for a in book.accounts if a.id == change.account), "")
+    tier = next((tier_label(a.tier, book.policy) for a in book.accounts if a.id == change.account), "")
     renewal = f", renews {_day(change.renewal_date)}" if change.renewal_date else ""
     source = f"from {change.other_csm_name}" if change.other_csm else "as a new account"
     when = f" on {_day(change.handoff_on)} (week {change.wave})" if change.handoff_on else ""

@@ -42,6 +42,7 @@ from app.pages.session import (
 from app.services import audit as audit_service
 from app.services import book as book_service
 from app.services import plans as plan_service
+from app.services.csv_cells import neutralise
 from app.services.keys import authenticate
 from app.services.snapshots import solved_book
 from solver.schema import Book, Plan, Policy
@@ -52,7 +53,7 @@ templates.env.filters.update(
     money=views.money,
     hours=views.hours,
     percent=views.percent,
-    tier=views.tier_label,
+    tier=views.tier_filter,
     when=views.when,
     segment=views.path_segment,
 )
@@ -272,7 +273,7 @@ def _logout(request: Request, form: Any) -> Response:
 
 
 @router.get("/")
-def book_page(request: Request, approved: str | None = None) -> Response:
+def book_page(request: Request, approved: str | None = None, imported: str | None = None) -> Response:
     page = read_session(request)
     if page is None:
         return _login_redirect(request)
@@ -280,7 +281,7 @@ def book_page(request: Request, approved: str | None = None) -> Response:
         return RedirectResponse("/plans", status_code=303)
     with _db(request).session() as session:
         summary = book_service.book_summary(session)
-    context: dict[str, Any] = {"session": page, "summary": summary, "approved": None}
+    context: dict[str, Any] = {"session": page, "summary": summary, "approved": None, "imported": imported}
     if "ops" in page.principal.scopes:
         book, _revision = _stored_book(request)
         csms = views.csm_views(book)
@@ -299,6 +300,7 @@ def book_page(request: Request, approved: str | None = None) -> Response:
                 job = session.get(PlanJob, approved)
             if job is not None and job.approved_at is not None:
                 context["approved"] = job
+    context["segment_policy"] = _stored_book(request)[0].policy
     return render(request, "book.html", context)
 
 
@@ -323,6 +325,7 @@ def csm_page(request: Request, csm_id: str) -> Response:
             "as_of": book.policy.as_of or dt.date.today(),
             "policy": book.policy,
             "handoffs": handoff_views.handoffs_in_progress(book, csm_id),
+            "segment_policy": book.policy,
         },
     )
 
@@ -548,6 +551,7 @@ def _review_context(
         "plan": plan,
         "calendar": handoff_views.handoff_calendar(plan, book),
         "changed_csms": handoff_views.changed_csms(plan, book),
+        "segment_policy": book.policy,
         "new_assignments": new_assignments,
         "before": before,
         "after": after,
@@ -586,6 +590,7 @@ def plan_page(
     if data["status"] == "succeeded" and data.get("plan") is not None:
         query = {"csm": csm, "tier": tier, "region": region}
         context["review"] = _review_context(request, data, row, query)
+        context["segment_policy"] = context["review"]["segment_policy"]
     return render(request, "plan.html", context)
 
 
@@ -735,9 +740,14 @@ def gaps_page(request: Request) -> Response:
         report = _gap_report(request)
     except (BookError, SolveFailed) as exc:
         return _error_page(request, page, exc, 503)
-    return render(
-        request, "gaps.html", {"session": page, "report": report, "charts": views.gap_charts(report)}
-    )
+    policy = _stored_book(request)[0].policy
+    context = {
+        "session": page,
+        "report": report,
+        "charts": views.gap_charts(report, policy),
+        "segment_policy": policy,
+    }
+    return render(request, "gaps.html", context)
 
 
 CSV_COLUMNS = (
@@ -772,8 +782,8 @@ def gaps_csv(request: Request) -> Response:
     for h in report["hires"]:
         writer.writerow(
             [
-                h["tier"] or "",
-                h["region"] or "",
+                neutralise(h["tier"] or ""),
+                neutralise(h["region"] or ""),
                 h["count"],
                 h["level"],
                 h["needed_by"],
@@ -784,7 +794,7 @@ def gaps_csv(request: Request) -> Response:
                 h["base_range"][1],
                 h["ote_range"][0],
                 h["ote_range"][1],
-                h["reason"],
+                neutralise(h["reason"]),
             ]
         )
     filename = f"bookplan-hires-{report['as_of']}.csv"

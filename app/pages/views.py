@@ -9,28 +9,26 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from solver.policy import as_of as policy_as_of
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
 from solver.policy import (
+    account_health,
     capacity_hours,
     csm_arr_cap,
     csm_has_left,
     csm_max_accounts,
     freeze_reason,
     full_capacity_hours,
+    health_factor,
+    hours_explained,
     is_ramping,
     pair_hours,
     pairs_index,
+    segment_label,
 )
-from solver.schema import CSM, Account, Book, Plan
-
-TIER_LABELS = {
-    "strategic": "Strategic",
-    "enterprise": "Enterprise",
-    "mid_market": "Mid-market",
-    "smb": "SMB",
-    "tech_touch": "Tech touch",
-}
-
+from solver.policy import as_of as policy_as_of
+from solver.schema import CSM, Account, Book, Plan, Policy
 
 # ---------------------------------------------------------------- formatting (Jinja filters)
 
@@ -57,8 +55,18 @@ def percent(value: float | None) -> str:
     return f"{value * 100:.0f}%"
 
 
-def tier_label(tier: str | None) -> str:
-    return TIER_LABELS.get(tier or "", tier or "–")
+def tier_label(tier: str | None, policy: Policy | None = None) -> str:
+    """How people write the segment: its policy `label` (custom segments included), else the built-in one."""
+    if not tier:
+        return "–"
+    return segment_label(policy or Policy(), tier)
+
+
+@pass_context
+def tier_filter(context: Context, tier: str | None) -> str:
+    """The `tier` Jinja filter: labels from the page's `segment_policy` (the book's own segments)."""
+    policy = context.get("segment_policy")
+    return tier_label(tier, policy if isinstance(policy, Policy) else None)
 
 
 def when(value: str | dt.datetime | None) -> str:
@@ -96,6 +104,7 @@ class CsmView:
     left: bool
     ramping: bool
     accepting_new: bool
+    red_accounts: int = 0  # accounts whose health (given, or from the score) is red
 
     @property
     def utilization(self) -> float:
@@ -171,10 +180,13 @@ def csm_views(book: Book, assignment: dict[str, str | None] | None = None) -> li
     today = policy_as_of(policy)
     pairs = pairs_index(book)
     load: dict[str, list[float]] = {c.id: [0.0, 0.0, 0] for c in book.csms}
+    red: dict[str, int] = {}
     for account in book.accounts:
         owner = account.current_csm if assignment is None else assignment.get(account.id)
         if owner is None or owner not in load:
             continue
+        if account_health(account, policy) == "red":
+            red[owner] = red.get(owner, 0) + 1
         row = load[owner]
         row[0] += pair_hours(account, pairs.get((account.id, owner)), policy)
         row[1] += account.arr
@@ -201,6 +213,7 @@ def csm_views(book: Book, assignment: dict[str, str | None] | None = None) -> li
                 left=csm_has_left(csm, today),
                 ramping=is_ramping(csm, policy) and not csm_has_left(csm, today),
                 accepting_new=csm.accepting_new,
+                red_accounts=red.get(csm.id, 0),
             )
         )
     return out
@@ -237,6 +250,8 @@ class AccountView:
     pinned: bool
     freeze: str | None
     parent_id: str | None
+    health: str | None = None
+    hours_note: str | None = None  # "red account: 165 h, 1.5 × 110 h" when the health changes the hours
 
 
 def account_views(book: Book, csm_id: str) -> list[AccountView]:
@@ -261,6 +276,8 @@ def account_views(book: Book, csm_id: str) -> list[AccountView]:
                 pinned=a.pinned,
                 freeze=freeze_reason(a, policy),
                 parent_id=a.parent_id,
+                health=account_health(a, policy),
+                hours_note=hours_explained(a, policy) if health_factor(a, policy) != 1.0 else None,
             )
         )
     return sorted(out, key=lambda v: (v.renewal_date or dt.date.max, v.name))
@@ -370,7 +387,7 @@ class ColumnChart:
     gridlines: list[tuple[float, int]]
 
 
-def gap_charts(report: dict[str, Any]) -> list[ColumnChart]:
+def gap_charts(report: dict[str, Any], policy: Policy | None = None) -> list[ColumnChart]:
     series: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for quarter in report.get("quarters", []):
         for p in quarter["pools"]:
@@ -409,7 +426,9 @@ def gap_charts(report: dict[str, Any]) -> list[ColumnChart]:
             )
         step = max(1, (top + 3) // 4)
         gridlines = [(round(base_y - v / top * plot_h, 1), v) for v in range(0, top + 1, step)]
-        charts.append(ColumnChart(f"{tier_label(tier)} · {region or 'any region'}", columns, top, gridlines))
+        charts.append(
+            ColumnChart(f"{tier_label(tier, policy)} · {region or 'any region'}", columns, top, gridlines)
+        )
     return charts
 
 

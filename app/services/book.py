@@ -29,7 +29,8 @@ from app.models import (
 )
 from app.services.keys import Actor, actor_key_id, actor_name
 from solver.errors import describe_validation_error
-from solver.schema import CSM, TIERS, Account, Book, Policy
+from solver.policy import segment_label, segment_order
+from solver.schema import CSM, Account, Book, Policy
 
 ACCOUNT_FIELDS = tuple(Account.model_fields)
 CSM_FIELDS = tuple(CSM.model_fields)
@@ -133,7 +134,13 @@ def _bulk_insert(session: Session, table: Any, rows: list[dict[str, Any]]) -> No
         session.execute(insert(table), rows[start : start + _INSERT_BATCH])
 
 
-def write_book(session: Session, book: Book, actor: Actor, action: str = "book_replaced") -> BookReplaced:
+def write_book(
+    session: Session,
+    book: Book,
+    actor: Actor,
+    action: str = "book_replaced",
+    detail: dict[str, Any] | None = None,
+) -> BookReplaced:
     """Replace accounts, CSMs, policy and pairs; the caller's transaction makes it all or nothing."""
     session.execute(delete(_ACCOUNTS))
     session.execute(delete(_CSMS))
@@ -153,7 +160,12 @@ def write_book(session: Session, book: Book, actor: Actor, action: str = "book_r
         actor,
         action,
         revision,
-        detail={"accounts": len(book.accounts), "csms": len(book.csms), "pairs": len(book.pairs)},
+        detail={
+            "accounts": len(book.accounts),
+            "csms": len(book.csms),
+            "pairs": len(book.pairs),
+            **(detail or {}),
+        },
     )
     return BookReplaced(
         revision=revision, accounts=len(book.accounts), csms=len(book.csms), pairs=len(book.pairs)
@@ -223,10 +235,14 @@ def book_summary(session: Session) -> BookSummary:
     by_tier = session.execute(
         select(a.tier, func.count(), func.coalesce(func.sum(a.arr), 0.0)).group_by(a.tier)
     ).all()
-    order: dict[str, int] = {t: i for i, t in enumerate(TIERS)}
+    policy = Policy.model_validate(state.policy or {})
+    order = segment_order(policy)
     tiers = sorted(
-        (TierSummary(tier=t, accounts=int(n), arr=float(arr)) for t, n, arr in by_tier),
-        key=lambda s: order.get(s.tier, 99),
+        (
+            TierSummary(tier=t, label=segment_label(policy, t), accounts=int(n), arr=float(arr))
+            for t, n, arr in by_tier
+        ),
+        key=lambda s: (order.get(s.tier, len(order)), s.tier),
     )
     csms = session.execute(select(func.count()).select_from(_CSMS)).scalar_one()
     return BookSummary(
@@ -433,6 +449,8 @@ def put_policy(
     lock_book(session, expected)
     state = read_state(session)
     before = state.policy
+    book, _revision = load_book(session)
+    _rebuild(book, policy=policy)
     session.execute(
         update(_STATE)
         .where(_STATE.c.id == 1)
@@ -505,29 +523,35 @@ def describe_changes(changes: dict[str, Any]) -> str:
 # ---------------------------------------------------------------- CSV
 
 
-def import_accounts_csv(session: Session, text: str, actor: Actor, expected: Expected = None) -> ImportResult:
+def import_accounts_csv(
+    session: Session, data: bytes | str, actor: Actor, expected: Expected = None
+) -> ImportResult:
     """Replace the stored book's accounts with a CSV's, keeping CSMs, policy and the pairs still valid."""
     from app.services.csv_io import parse_accounts_csv
 
     lock_book(session, expected)
     book, _ = load_book(session)
-    accounts, mapping, ignored = parse_accounts_csv(text, book.csms)
-    ids = {a.id for a in accounts}
-    new_book = _rebuild(book, accounts=accounts, pairs=[p for p in book.pairs if p.account in ids])
+    parsed = parse_accounts_csv(data, book.csms, book.policy)
+    ids = {a.id for a in parsed.items}
+    new_book = _rebuild(book, accounts=parsed.items, pairs=[p for p in book.pairs if p.account in ids])
     result = write_book(session, new_book, actor, action="accounts_imported")
     session.commit()
+    table = parsed.table
     return ImportResult(
-        revision=result.revision, rows=len(accounts), columns=mapping, ignored_columns=ignored
+        revision=result.revision, rows=len(parsed.items), columns=table.mapping, ignored_columns=table.ignored
     )
 
 
-def import_csms_csv(session: Session, text: str, actor: Actor, expected: Expected = None) -> ImportResult:
+def import_csms_csv(
+    session: Session, data: bytes | str, actor: Actor, expected: Expected = None
+) -> ImportResult:
     """Replace the stored book's CSMs with a CSV's; every account's current CSM must still exist."""
     from app.services.csv_io import parse_csms_csv
 
     lock_book(session, expected)
     book, _ = load_book(session)
-    csms, mapping, ignored = parse_csms_csv(text)
+    parsed = parse_csms_csv(data, book.policy)
+    csms = parsed.items
     ids = {c.id for c in csms}
     for account in book.accounts:
         if account.current_csm is not None and account.current_csm not in ids:
@@ -541,7 +565,10 @@ def import_csms_csv(session: Session, text: str, actor: Actor, expected: Expecte
     new_book = _rebuild(book, csms=csms, pairs=[p for p in book.pairs if p.csm in ids])
     result = write_book(session, new_book, actor, action="csms_imported")
     session.commit()
-    return ImportResult(revision=result.revision, rows=len(csms), columns=mapping, ignored_columns=ignored)
+    table = parsed.table
+    return ImportResult(
+        revision=result.revision, rows=len(csms), columns=table.mapping, ignored_columns=table.ignored
+    )
 
 
 def _rebuild(book: Book, **parts: Any) -> Book:

@@ -82,7 +82,9 @@ def test_summary_counts_accounts_and_arr_by_tier_for_hr(api: Api) -> None:
     assert summary["accounts"] == 6
     assert summary["csms"] == 2
     assert summary["arr"] == sum(100_000 + i * 1000 for i in range(6))
-    assert summary["tiers"] == [{"tier": "enterprise", "accounts": 6, "arr": summary["arr"]}]
+    assert summary["tiers"] == [
+        {"tier": "enterprise", "label": "Enterprise", "accounts": 6, "arr": summary["arr"]}
+    ]
     assert summary["revision"] == 1
 
 

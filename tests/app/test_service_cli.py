@@ -62,13 +62,22 @@ def test_import_and_export_csv_from_the_command_line(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'bookplan.db'}"
     main(["migrate", "--database-url", url])
-    csms, accounts = ROOT / "fixtures" / "crm_csms.csv", ROOT / "fixtures" / "crm_accounts.csv"
+    fixtures = ROOT / "fixtures"
+    policy, csms, accounts = (
+        fixtures / "crm_policy.json",
+        fixtures / "crm_csms.csv",
+        fixtures / "crm_accounts.csv",
+    )
+    assert main(["import", str(csms), "--kind", "csms", "--database-url", url]) == 2  # its segments: unknown
+    assert "column 'Segments': 'Majors;Corporate'" in capsys.readouterr().err
+    assert main(["import", str(policy), "--kind", "policy", "--database-url", url]) == 0
     assert main(["import", str(csms), "--kind", "csms", "--database-url", url]) == 0
     assert main(["import", str(accounts), "--database-url", url]) == 0
     capsys.readouterr()
     assert main(["export", "--database-url", url]) == 0
     book = json.loads(capsys.readouterr().out)
-    assert len(book["accounts"]) == 12 and len(book["csms"]) == 5
+    assert len(book["accounts"]) == 40 and len(book["csms"]) == 6
+    assert {a["tier"] for a in book["accounts"]} == {"commercial", "corporate", "majors"}
     bad = tmp_path / "bad.csv"
     bad.write_text("Account Name,ARR,Segment\nAcme,lots,SMB\n")
     assert main(["import", str(bad), "--database-url", url]) == 2

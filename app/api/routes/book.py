@@ -122,7 +122,7 @@ async def import_accounts_csv(
     request: Request, response: Response, key: OpsKey, expected: IfMatch
 ) -> ImportResult:
     """Replace every account with those of a CSV (CRM export columns accepted; see app/README.md)."""
-    text = await _csv_text(request)
+    text = await _csv_bytes(request)
     result: ImportResult = await _in_thread(book_service.import_accounts_csv, request, text, key, expected)
     set_etag(response, result.revision)
     return result
@@ -187,7 +187,7 @@ async def import_csms_csv(
     request: Request, response: Response, key: OpsKey, expected: IfMatch
 ) -> ImportResult:
     """Replace every CSM with those of a CSV; accounts must still find their current CSM."""
-    text = await _csv_text(request)
+    text = await _csv_bytes(request)
     result: ImportResult = await _in_thread(book_service.import_csms_csv, request, text, key, expected)
     set_etag(response, result.revision)
     return result
@@ -225,7 +225,8 @@ def delete_csm(
 # ---------------------------------------------------------------- helpers
 
 
-async def _csv_text(request: Request) -> str:
+async def _csv_bytes(request: Request) -> bytes:
+    """The CSV body as sent: its encoding (UTF-8 with or without BOM, or Windows-1252) is read with it."""
     content_type = request.headers.get("content-type", "")
     if content_type and not content_type.startswith(("text/csv", "text/plain", "application/csv")):
         raise BookError(
@@ -233,17 +234,10 @@ async def _csv_text(request: Request) -> str:
             field="Content-Type",
             value=content_type,
         )
-    body = await request.body()
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        try:
-            return body.decode("cp1252")  # Excel on Windows saves CSV in this code page
-        except UnicodeDecodeError:
-            raise BookError(f"body: not UTF-8 text (byte {exc.start})", field="body") from None
+    return await request.body()
 
 
-async def _in_thread(function: Any, request: Request, text: str, actor: Principal, expected: Any) -> Any:
+async def _in_thread(function: Any, request: Request, text: bytes, actor: Principal, expected: Any) -> Any:
     """Run a blocking import in the thread pool with a write session, as a sync route would."""
     db = request.app.state.db
 
