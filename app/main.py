@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app.api.errors import BodyLimitMiddleware, install_error_handlers
-from app.api.routes import audit, book, gaps, health, plans, schedule, solve
+from app.api.routes import audit, book, gaps, health, plans, recommendations, schedule, solve
 from app.core.config import Settings, get_settings
 from app.core.db import Database, check_migrated
 from app.models import ErrorResponse
@@ -21,6 +21,7 @@ from app.runner.inprocess import InProcessRunner
 from app.services.book import SummaryCache
 from app.services.gaps import GapReports
 from app.services.keys import KeyCache
+from app.services.recommendations import RoutingCache
 from app.services.schedule import EmbeddedTicker
 from app.services.solve import SyncSolver
 
@@ -94,10 +95,19 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.gap_reports = GapReports(settings)
     app.state.summary_cache = SummaryCache()
+    app.state.routing_cache = RoutingCache()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
-    for router in (book.router, solve.router, plans.router, gaps.router, audit.router, schedule.router):
+    for router in (
+        book.router,
+        solve.router,
+        plans.router,
+        gaps.router,
+        audit.router,
+        schedule.router,
+        recommendations.router,
+    ):
         app.include_router(router, responses=API_ERRORS)  # type: ignore[arg-type]
     # Pages for people (app/pages: sign-in, book, plans, gaps, audit; left out of the OpenAPI document)
     # and their stylesheet and script.
