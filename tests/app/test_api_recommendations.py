@@ -54,7 +54,10 @@ def test_assign_writes_the_first_candidates_with_an_audit_event_naming_the_reque
     answer = first.json()
     assert answer["assigned"] is True and answer["book_revision"] == revision + 1
     # c-dana has 440 h: both 110 h accounts fit there, c-lee is over capacity already.
-    assert answer["written"] == [{"account": "initech", "csm": "c-dana"}, {"account": "hooli", "csm": "c-dana"}]
+    assert answer["written"] == [
+        {"account": "initech", "csm": "c-dana"},
+        {"account": "hooli", "csm": "c-dana"},
+    ]
     book = api.get("/v1/book").json()
     owners = {a["id"]: a["current_csm"] for a in book["accounts"]}
     assert owners["initech"] == owners["hooli"] == "c-dana"
