@@ -3,6 +3,9 @@
 from pathlib import Path
 
 from app.pages.routes import router
+from app.pages.routing import router as routing_router
+
+router.include_router(routing_router)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
