@@ -42,7 +42,9 @@ class RecommendationResponse(SQLModel):
     book_revision: int = Field(description="The stored book's revision routed against (after, when assigned)")
     assigned: bool
     written: list[RoutedAccount] = Field(
-        default_factory=list, description="With assign: the accounts written into the book and their CSM"
+        default_factory=list,
+        max_length=MAX_BATCH,
+        description="With assign: the accounts written into the book and their CSM",
     )
-    recommendations: list[Recommendation]
+    recommendations: list[Recommendation] = Field(max_length=MAX_BATCH)
     seconds: float

@@ -47,21 +47,23 @@ class Candidate(BaseModel):
     capacity_hours: float
     arr_after: float
     accounts_after: int
-    reasons: list[str]
+    reasons: list[str] = Field(max_length=50)
 
 
 class Exclusion(BaseModel):
     rule: str
     csms: int = Field(description="How many CSMs this rule excludes")
     reason: str = Field(description='In words, e.g. "9 CSMs: no 110 h free"')
-    examples: list[str] = Field(default_factory=list, description="Up to five of the CSMs excluded")
+    examples: list[str] = Field(
+        default_factory=list, max_length=5, description="Up to five of the CSMs excluded"
+    )
 
 
 class Recommendation(BaseModel):
     account: str
     hours: float
-    candidates: list[Candidate]
-    excluded: list[Exclusion]
+    candidates: list[Candidate] = Field(max_length=50)
+    excluded: list[Exclusion] = Field(max_length=20)
     pool: str | None = None
     note: str | None = Field(default=None, description="Why no CSM can take it, when none can")
 
