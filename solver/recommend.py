@@ -222,6 +222,28 @@ def place_batch(routing: RoutingBook, accounts: list[Account], *, seconds: float
     return batch
 
 
+def route_one_by_one(routing: RoutingBook, accounts: list[Account]) -> dict[str, str | None]:
+    """Each account routed alone in arrival order against the book as the previous ones left it (what
+    one-account requests with `assign: true` do, with no look-ahead): account id -> CSM, or None."""
+    batch = Batch(routing, new_units(routing, accounts))
+    added: dict[int, Figures] = defaultdict(lambda: ZERO)
+    chosen: dict[str, str | None] = {}
+    for unit in batch.units:
+        pool = _unit_pool(routing, unit)
+        if pool is not None:
+            added[pool] = added[pool] + unit.figures
+        batch.bands = [pool_bands(routing, p, added[p]) for p in range(len(routing.pools))]
+        options = feasible_seats(batch, unit)
+        if options:
+            batch.put(unit, min(options, key=lambda c: (rank_key(batch, unit, c), c)))
+        else:  # not routed: its hours do not join the pool
+            if pool is not None:
+                added[pool] = added[pool] - unit.figures
+        for a in unit.accounts:
+            chosen[a.id] = routing.seats[unit.placed].id if unit.placed is not None else None
+    return chosen
+
+
 def _utilization(batch: Batch, seat: int) -> float:
     s = batch.routing.seats[seat]
     return batch.load(seat).hours / s.capacity if s.capacity > 0 else 0.0

@@ -18,6 +18,7 @@ from solver.recommend import (
     Recommendation,
     new_accounts_from_data,
     recommend,
+    route_one_by_one,
     routed_book_and_plan,
 )
 from solver.routing_book import add_months, prepare_routing_book, renewal_window
@@ -264,3 +265,32 @@ def test_bad_new_accounts_are_refused_naming_the_field(
         new_accounts_from_data(routing, accounts)
     assert caught.value.field == field, caught.value.message
     assert caught.value.message.startswith(field)
+
+
+def test_routing_one_by_one_is_recommending_each_alone_against_the_book_the_previous_ones_left(
+    make_book: MakeBook,
+) -> None:
+    csms = [
+        {"id": "c-a", "capacity_hours": 600},
+        {"id": "c-b", "capacity_hours": 900, "arr_cap": 700_000},
+        {"id": "c-c", "capacity_hours": 400},
+    ]
+    held = [{"id": "h", "hours_per_year": 200, "current_csm": "c-b"}]
+    stream = [
+        {"id": f"n{i}", "hours_per_year": h, "arr": arr, "tier": "enterprise"}
+        for i, (h, arr) in enumerate(
+            [(150, 300_000), (110, 100_000), (90, 250_000), (200, 50_000), (60, 90_000)]
+        )
+    ]
+    book = make_book(held, csms, balance_metrics={"arr": 0.2})
+    chosen = route_one_by_one(prepare_routing_book(book), [Account.model_validate(a) for a in stream])
+    accounts = list(book.accounts)
+    for new in stream:
+        (rec,) = recommend(
+            prepare_routing_book(book.model_copy(update={"accounts": accounts})),
+            [Account.model_validate(new)],
+        )
+        assert chosen[new["id"]] == first(rec), new["id"]
+        if first(rec) is not None:
+            accounts.append(Account.model_validate({**new, "current_csm": first(rec)}))
+    assert len(set(chosen.values())) > 1

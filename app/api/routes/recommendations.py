@@ -21,19 +21,18 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/recommendations", response_model=RecommendationResponse, responses=RESPONSES)
-def create_recommendations(
+async def create_recommendations(
     request: Request,
-    response: Response,
     db: DbDep,
     key: StartPlanKey,
     body: Annotated[RecommendationRequest, Body()],
     idempotency_key: IdempotencyKeyHeader = None,
-) -> RecommendationResponse:
+) -> Response:
     """For each new account, CSMs best first (utilization and ARR after, reasons) and those excluded, by
     rule; the batch is placed together and nothing in the book moves. `assign: true` (ops) writes the first
     candidates as a new book revision, idempotent with `Idempotency-Key`."""
     started = time.perf_counter()
     cache: routing_service.RoutingCache = request.app.state.routing_cache
-    result = routing_service.recommend_accounts(db, cache, body, key, idempotency_key)
-    response.headers["Server-Timing"] = f"recommend;dur={(time.perf_counter() - started) * 1000:.2f}"
-    return result
+    data = await routing_service.recommendations_json(db, cache, body, key, idempotency_key)
+    timing = f"recommend;dur={(time.perf_counter() - started) * 1000:.2f}"
+    return Response(data, media_type="application/json", headers={"Server-Timing": timing})
