@@ -21,7 +21,14 @@ from solver.recommend import (
     route_one_by_one,
     routed_book_and_plan,
 )
-from solver.routing_book import add_months, prepare_routing_book, renewal_window
+from solver.routing_book import (
+    ZERO,
+    add_months,
+    outside_metric_bands,
+    pool_bands,
+    prepare_routing_book,
+    renewal_window,
+)
 from solver.schema import Account, Book
 from solver.validation import assert_valid_plan, validate_plan
 
@@ -294,3 +301,24 @@ def test_routing_one_by_one_is_recommending_each_alone_against_the_book_the_prev
         if first(rec) is not None:
             accounts.append(Account.model_validate({**new, "current_csm": first(rec)}))
     assert len(set(chosen.values())) > 1
+
+
+def test_a_count_band_is_never_tighter_than_one_account(make_book: MakeBook) -> None:
+    # Two 1,000 h CSMs with 3 accounts between them: the centre is 1.5 accounts each and ±10 % of it is
+    # ±0.15, but a count band is never held tighter than ±1, so 1 and 2 accounts are both inside.
+    book = make_book(
+        [
+            {"id": "a1", "hours_per_year": 10, "current_csm": "c-a"},
+            {"id": "a2", "hours_per_year": 10, "current_csm": "c-a"},
+            {"id": "b1", "hours_per_year": 10, "current_csm": "c-b"},
+        ],
+        [{"id": "c-a", "capacity_hours": 1000}, {"id": "c-b", "capacity_hours": 1000}],
+        balance_metrics={"accounts": 0.1},
+    )
+    routing = prepare_routing_book(book)
+    bands = pool_bands(routing, routing.seats[0].pool, ZERO)
+    assert bands.metrics["accounts"] == (pytest.approx(0.0015),)
+    assert outside_metric_bands(routing, routing.seats[0], routing.seats[0].load, bands) == []
+    assert outside_metric_bands(routing, routing.seats[1], routing.seats[1].load, bands) == []
+    three = routing.seats[0].load + routing.seats[1].load
+    assert outside_metric_bands(routing, routing.seats[0], three, bands) == ["accounts"]
