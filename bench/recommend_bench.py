@@ -284,10 +284,12 @@ def main() -> int:
     results = {
         "date": dt.date.today().isoformat(),
         "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
         "book": {"accounts": len(book.accounts), "csms": len(book.csms), "pools": len(routing.pools)},
         "http": http,
         "batch_vs_engine": compare_with_engine(book, routing, new, chosen, args.engine_seconds),
         "stream": compare_stream(book, routing, new),
+        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],
         "total_seconds": round(time.perf_counter() - started, 1),
     }
     text = json.dumps(results, indent=2)
