@@ -517,8 +517,12 @@ def new_accounts_from_data(routing: RoutingBook, data: object) -> list[Account]:
             value=len(data),
         )
     book = routing.book
+    # Only the CSMs the accounts name matter to the book's checks (a new account names none, normally):
+    # checking 500 CSMs' ids, emails and segments again on every request would be most of its cost.
+    named = {a.get("current_csm") if isinstance(a, dict) else getattr(a, "current_csm", None) for a in data}
+    csms = [c for c in book.csms if c.id in named]
     try:
-        probe = Book.model_validate({"accounts": data, "csms": book.csms, "policy": book.policy})
+        probe = Book.model_validate({"accounts": data, "csms": csms, "policy": book.policy})
     except ValidationError as exc:
         error = exc.errors(include_url=False)[0]
         loc = tuple(p for p in error.get("loc", ()) if p != "body")
