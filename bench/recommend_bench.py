@@ -36,9 +36,10 @@ from bench.books import generate_book
 from bench.service_bench import ROOT, Database, _cli, _free_port, _percentile
 from solver import policy as rules
 from solver.engine import solve
-from solver.recommend import route_one_by_one
+from solver.recommend import route_one_by_one, routed_book_and_plan
 from solver.routing_book import RoutingBook, prepare_routing_book
 from solver.schema import Account, Book
+from solver.validation import validate_plan
 
 P95_BOUND_MS = 50.0
 BATCH_BOUND_SECONDS = 5.0
@@ -315,7 +316,9 @@ def compare_with_engine(
         for o, t in zip(ours, theirs, strict=True)
     ]
     worst = max(p["points_above_engine"] for p in pools)
+    routed, plan_of_routing = routed_book_and_plan(routing, new, chosen)
     return {
+        "router_violations (solver-free validator)": [str(v) for v in validate_plan(routed, plan_of_routing)],
         "engine_status": plan.status,
         "engine_seconds": round(engine_seconds, 1),
         "engine_unassigned_new": sum(1 for a in new if engine.get(a.id) is None),

@@ -16,6 +16,7 @@ def test_the_bench_compares_the_router_with_the_pinned_engine_and_the_peers_on_o
     chosen = {r.account: (r.candidates[0].csm if r.candidates else None) for r in recommend(routing, new)}
     versus = compare_with_engine(book, routing, new, chosen, time_limit=3)
     assert versus["engine_status"] in ("optimal", "feasible")
+    assert versus["router_violations (solver-free validator)"] == []
     assert len(versus["pools"]) == len(routing.pools)
     assert all(p["router_max"] >= 0 and p["engine_max"] >= 0 for p in versus["pools"])
     stream = compare_stream(book, routing, new)
