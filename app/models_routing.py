@@ -6,7 +6,8 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 from sqlmodel import SQLModel
 
-from solver.recommend import MAX_BATCH, Recommendation
+from solver.recommend import Recommendation
+from solver.routing_input import MAX_BATCH
 from solver.schema import Account
 
 MAX_TOP = 50

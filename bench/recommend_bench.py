@@ -36,8 +36,9 @@ from bench.books import generate_book
 from bench.service_bench import ROOT, Database, _cli, _free_port, _percentile
 from solver import policy as rules
 from solver.engine import solve
-from solver.recommend import route_one_by_one, routed_book_and_plan
+from solver.recommend import route_one_by_one
 from solver.routing_book import RoutingBook, prepare_routing_book
+from solver.routing_input import routed_book_and_plan
 from solver.schema import Account, Book
 from solver.validation import validate_plan
 

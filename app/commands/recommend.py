@@ -28,8 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from app.commands._output import write_json_text
     from solver.errors import BookError, parse_json
     from solver.io import load_book
-    from solver.recommend import new_accounts_from_data, recommend
+    from solver.recommend import recommend
     from solver.routing_book import prepare_routing_book
+    from solver.routing_input import new_accounts_from_data
 
     try:
         if not 1 <= args.top <= 50:

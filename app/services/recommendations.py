@@ -21,8 +21,9 @@ from app.models_routing import RecommendationRequest, RecommendationResponse, Ro
 from app.services.book import account_row, current_revision
 from app.services.keys import Principal
 from app.services.plans import body_sha256, existing_idempotency_key, stored_book_snapshot
-from solver.recommend import AccountInBook, Recommendation, new_accounts_from_data, recommend
+from solver.recommend import Recommendation, recommend
 from solver.routing_book import RoutingBook, prepare_routing_book
+from solver.routing_input import AccountInBook, new_accounts_from_data
 from solver.schema import Account
 
 ROUTE = "POST /v1/recommendations"

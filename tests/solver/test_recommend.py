@@ -13,14 +13,7 @@ import pytest
 
 from solver import policy as rules
 from solver.errors import BookError
-from solver.recommend import (
-    AccountInBook,
-    Recommendation,
-    new_accounts_from_data,
-    recommend,
-    route_one_by_one,
-    routed_book_and_plan,
-)
+from solver.recommend import Recommendation, recommend, route_one_by_one
 from solver.routing_book import (
     ZERO,
     add_months,
@@ -29,6 +22,7 @@ from solver.routing_book import (
     prepare_routing_book,
     renewal_window,
 )
+from solver.routing_input import AccountInBook, new_accounts_from_data, routed_book_and_plan
 from solver.schema import Account, Book
 from solver.validation import assert_valid_plan, validate_plan
 
