@@ -92,9 +92,11 @@ class Batch:
         self.loads = [s.load for s in self.routing.seats]
 
     def load(self, seat: int) -> Figures:
+        """What the CSM carries: the book's accounts and the batch's placed so far."""
         return self.loads[seat]
 
     def put(self, unit: Unit, seat: int | None) -> None:
+        """Give the unit to `seat` (None: take it back), moving its figures with it."""
         if unit.placed is not None:
             self.loads[unit.placed] = self.loads[unit.placed] - unit.figures
         unit.placed = seat
@@ -185,6 +187,7 @@ def rank_key(batch: Batch, unit: Unit, seat: int) -> tuple[int, float, float]:
 
 
 def feasible_seats(batch: Batch, unit: Unit) -> list[int]:
+    """The CSMs who may take the unit now: every hard rule, with the batch placed so far counted."""
     seats = unit.profile.eligible if unit.parent_csm is None else (unit.parent_csm,)
     return [c for c in seats if blocking_rule(batch, unit, c) is None]
 

@@ -294,6 +294,7 @@ class PoolBands:
 
 
 def metric_values(figures: Figures, metric: str) -> tuple[float, ...]:
+    """A balance metric's figure(s) for a CSM: one value, or one per renewal window."""
     if metric == "arr":
         return (figures.arr,)
     if metric == "accounts":
