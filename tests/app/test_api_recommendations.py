@@ -3,6 +3,7 @@ idempotency, and the prepared book cached per revision (a book change is seen at
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from conftest import Api, small_book
@@ -134,3 +135,18 @@ def test_the_prepared_book_is_rebuilt_after_a_book_change_and_reused_before_it(a
     assert rec["candidates"] == []
     assert {e["rule"]: e["csms"] for e in rec["excluded"]} == {"capacity_hours": 2}
     assert cache.builds == 2
+
+
+def test_ten_parallel_assigns_with_one_key_write_the_account_once(api: Api) -> None:
+    revision = api.put("/v1/book", json=small_book()).json()["revision"]
+    body = {"accounts": [NEW], "assign": True}
+
+    def post(_: int) -> Any:
+        return api.post("/v1/recommendations", json=body, headers={"Idempotency-Key": "storm"}, scope="ops")
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(post, range(10)))
+    assert {a.status_code for a in answers} == {200}, [a.text for a in answers if a.status_code != 200]
+    assert len({a.json()["request"] for a in answers}) == 1
+    assert api.get("/v1/book/summary").json()["revision"] == revision + 1
+    assert api.get("/v1/audit", params={"action": "account_routed"}).json()["total"] == 1
