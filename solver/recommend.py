@@ -353,7 +353,8 @@ def exclusion_words(batch: Batch, unit: Unit, rule: str) -> str:
     """The rule in CS ops words, for this unit (e.g. "no 110 h free", "other region")."""
     a = unit.accounts[0]
     if rule == "segment":
-        return f"do not cover {_segment(batch, a.tier)}"
+        pooled = rules.is_pooled_segment(batch.routing.policy, a.tier)
+        return f"do not cover {_segment(batch, a.tier)}" + (" (a pooled program serves it)" if pooled else "")
     if rule == "region":
         return f"other region (not {a.region})"
     if rule == "language":

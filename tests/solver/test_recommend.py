@@ -318,3 +318,10 @@ def test_a_count_band_is_never_tighter_than_one_account(make_book: MakeBook) -> 
     assert outside_metric_bands(routing, routing.seats[1], routing.seats[1].load, bands) == []
     three = routing.seats[0].load + routing.seats[1].load
     assert outside_metric_bands(routing, routing.seats[0], three, bands) == ["accounts"]
+
+
+def test_a_pooled_segment_says_a_pooled_program_serves_it(make_book: MakeBook) -> None:
+    book = make_book([], [{"id": "c-a"}])
+    (rec,) = route(book, [{"id": "n", "tier": "tech_touch", "arr": 500}])
+    assert rec.candidates == []
+    assert rec.excluded[0].reason == "1 CSM: do not cover tech-touch (a pooled program serves it)"
