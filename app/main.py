@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from app.api.auth import AuthBeforeBodyMiddleware
 from app.api.errors import BodyLimitMiddleware, install_error_handlers
 from app.api.hygiene import NulGuardMiddleware
-from app.api.routes import audit, book, gaps, handoffs, health, plans, schedule, solve
+from app.api.routes import audit, book, gaps, handoffs, health, plans, recommendations, schedule, solve
 from app.core.config import Settings, get_settings
 from app.core.db import Database, check_migrated
 from app.models import ErrorResponse
@@ -23,6 +23,7 @@ from app.runner.inprocess import InProcessRunner
 from app.services.book import SummaryCache
 from app.services.gaps import GapReports
 from app.services.keys import KeyCache
+from app.services.recommendations import RoutingCache
 from app.services.schedule import EmbeddedTicker
 from app.services.solve import SyncSolver
 from app.services.webhooks import WebhookSender
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.gap_reports = GapReports(settings)
     app.state.summary_cache = SummaryCache()
+    app.state.routing_cache = RoutingCache()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
         audit.router,
         schedule.router,
         handoffs.router,
+        recommendations.router,
     )
     for router in api_routers:
         app.include_router(router, responses=API_ERRORS)  # type: ignore[arg-type]

@@ -5,6 +5,9 @@ from pathlib import Path
 from app.pages.handoffs import router as handoff_router
 from app.pages.imports import router as imports_router
 from app.pages.routes import router
+from app.pages.routing import router as routing_router
+
+router.include_router(routing_router)
 
 router.include_router(imports_router)
 

@@ -40,6 +40,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/hiring-gaps"): {"ops", "hr"},
     ("POST", "/v1/hiring-gaps"): {"ops", "hr"},
     ("GET", "/v1/audit"): {"ops"},
+    ("POST", "/v1/recommendations"): {"ops", "scheduler"},  # assign: true needs ops (403 for scheduler)
     ("GET", "/v1/schedule"): {"ops"},
     ("PUT", "/v1/schedule"): {"ops"},
 }
