@@ -115,6 +115,8 @@ def settings_for(url: str, **overrides: Any) -> Settings:
         "cp_sat_workers": 1,
         "solve_time_limit_seconds": 5,
         "solve_function": "workers_test_solvers:recorded",
+        # These tests queue many jobs with one key; the per-key quota has its own test (tests/app).
+        "max_active_jobs_per_key": 0,
         **overrides,
     }
     return Settings(**values)
