@@ -45,7 +45,7 @@ def run_import(args: argparse.Namespace) -> int:
             if kind == "book":
                 result: Any = book_service.replace_book(session, load_book(path), args.actor)
             elif kind == "policy":
-                result = book_service.put_policy(session, load_policy(path), args.actor)
+                result, _revision = book_service.put_policy(session, load_policy(path), args.actor)
             else:
                 try:
                     text = path.read_bytes()
