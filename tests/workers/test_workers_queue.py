@@ -103,7 +103,9 @@ def test_a_worker_killed_mid_solve_has_its_job_finished_by_the_other(
 ) -> None:
     api = make_api()
     # Spawned solve children are the worker's own children, so the run log names the worker (parent pid).
-    first = workers.start(BOOKPLAN_CHILD_START_METHOD="spawn", BOOKPLAN_TEST_SOLVE_SECONDS="3")
+    # A solve long enough to be still running when the second worker has registered, however slow the
+    # machine is to start it (3 s let a loaded machine finish the solve before the kill).
+    first = workers.start(BOOKPLAN_CHILD_START_METHOD="spawn", BOOKPLAN_TEST_SOLVE_SECONDS="60")
     workers.wait_registered(1, db)
     plan_id = api.request("POST", "/v1/plans", json={"book": small_book("killed")}).json()["id"]
     deadline = time.monotonic() + 30
