@@ -17,6 +17,7 @@ a scope swapped on a route) are named in the issue, and a textual list is exact 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -42,6 +43,10 @@ HEALTH = "app/api/routes/health.py"
 SYNC_SOLVE = "app/services/solve.py"
 RUNNER = "app/runner/inprocess.py"
 GAPS = "app/services/gaps.py"
+ENGINE = "solver/engine.py"
+MINCOST = "solver/mincost.py"
+SOLVE_CLI = "app/commands/solve.py"
+CONFIG = "app/core/config.py"
 
 # The fast tests that judge each file; the cheapest first, since a run stops at its first failure.
 TESTS: dict[str, tuple[str, ...]] = {
@@ -55,6 +60,10 @@ TESTS: dict[str, tuple[str, ...]] = {
     SYNC_SOLVE: ("tests/app/test_failure_paths.py",),
     RUNNER: ("tests/app/test_failure_paths.py",),
     GAPS: ("tests/app/test_api_gaps.py",),
+    ENGINE: ("tests/solver/test_large_pool_paths.py",),
+    MINCOST: ("tests/solver/test_large_pool_paths.py",),
+    SOLVE_CLI: ("tests/app/test_solve_cli.py",),
+    CONFIG: ("tests/workers/test_production_defaults.py",),
 }
 
 
@@ -78,8 +87,12 @@ MUTANTS: list[Mutant] = [
       "0 <= days <= policy.renewal_freeze_days", "0 <= days < policy.renewal_freeze_days"),
     m("policy: renewal freeze also after the renewal", POLICY,
       "0 <= days <= policy.renewal_freeze_days", "days <= policy.renewal_freeze_days"),
+    m("policy: renewal freeze one day longer", POLICY,
+      "0 <= days <= policy.renewal_freeze_days", "0 <= days <= policy.renewal_freeze_days + 1"),
     m("policy: onboarding freeze one day longer", POLICY,
       "0 <= days < policy.onboarding_freeze_days", "0 <= days <= policy.onboarding_freeze_days"),
+    m("policy: onboarding freeze two days longer", POLICY,
+      "0 <= days < policy.onboarding_freeze_days", "0 <= days < policy.onboarding_freeze_days + 2"),
     m("policy: onboarding freeze before the start date", POLICY,
       "0 <= days < policy.onboarding_freeze_days", "days < policy.onboarding_freeze_days"),
     m("policy: renewal freeze dropped", POLICY,
@@ -92,6 +105,10 @@ MUTANTS: list[Mutant] = [
     m("policy: freeze without a current CSM", POLICY,
       "if account.current_csm is None:\n        return None\n    if account.pinned:", "if account.pinned:"),
     m("policy: end_date on as_of not gone", POLICY, "csm.end_date <= today", "csm.end_date < today"),
+    m("policy: a CSM leaving tomorrow counted gone", POLICY,
+      "csm.end_date <= today", "(csm.end_date - today).days <= 1"),
+    m("policy: a CSM who left keeps capacity", POLICY,
+      "    if csm_has_left(csm, today):\n        return 0.0", "    if False:\n        return 0.0"),
     m("policy: capacity ignores FTE", POLICY,
       "return policy.capacity_hours * csm.fte", "return policy.capacity_hours"),
     m("policy: own capacity_hours ignored", POLICY,
@@ -173,8 +190,12 @@ MUTANTS: list[Mutant] = [
       "0 <= ahead <= policy.renewal_freeze_days", "0 <= ahead < policy.renewal_freeze_days"),
     m("referee: renewal freeze also after the renewal", REFEREE,
       "0 <= ahead <= policy.renewal_freeze_days", "ahead <= policy.renewal_freeze_days"),
+    m("referee: renewal freeze one day longer", REFEREE,
+      "0 <= ahead <= policy.renewal_freeze_days", "0 <= ahead <= policy.renewal_freeze_days + 1"),
     m("referee: onboarding freeze one day longer", REFEREE,
       "0 <= since < policy.onboarding_freeze_days", "0 <= since <= policy.onboarding_freeze_days"),
+    m("referee: onboarding freeze two days longer", REFEREE,
+      "0 <= since < policy.onboarding_freeze_days", "0 <= since < policy.onboarding_freeze_days + 2"),
     m("referee: onboarding freeze before the start date", REFEREE,
       "0 <= since < policy.onboarding_freeze_days", "since < policy.onboarding_freeze_days"),
     m("referee: pin ignored", REFEREE, 'if account.pinned:\n        return "pinned"', 'if False:\n        return "pinned"'),
@@ -184,6 +205,10 @@ MUTANTS: list[Mutant] = [
     m("referee: onboarding freeze dropped", REFEREE, "if onboarding_frozen(account, policy, today):", NEVER),
     m("referee: end_date on as_of not gone", REFEREE,
       "return days_between(csm.end_date, today) >= 0", "return days_between(csm.end_date, today) > 0"),
+    m("referee: a CSM leaving tomorrow counted gone", REFEREE,
+      "return days_between(csm.end_date, today) >= 0", "return days_between(csm.end_date, today) >= -1"),
+    m("referee: a CSM who left keeps capacity", REFEREE,
+      "    if has_left(csm, today):\n        return 0.0", "    if False:\n        return 0.0"),
     m("referee: capacity ignores FTE", REFEREE,
       "return policy.capacity_hours * csm.fte", "return policy.capacity_hours"),
     m("referee: own capacity_hours ignored", REFEREE,
@@ -283,6 +308,11 @@ MUTANTS: list[Mutant] = [
     m("validator: duplicate account accepted", VALIDATOR,
       "if n > 1 and account_id in self.accounts:", "if n > 2 and account_id in self.accounts:"),
     m("validator: unassigned without reason accepted", VALIDATOR, "if not u.reason.strip():", NEVER),
+    m("validator: unknown account accepted", VALIDATOR,
+      "if a.account not in self.accounts:\n                self.add(",
+      "if a.account not in self.accounts:\n                continue\n                self.add("),
+    m("validator: a diagnosis without a message accepted", VALIDATOR,
+      "if not d.message.strip():", NEVER),
     m("validator: unknown CSM accepted", VALIDATOR, "if a.csm not in self.csms:", NEVER),
     m("validator: wrong max_utilization accepted", VALIDATOR,
       "elif not _close(plan.max_utilization, true_max, UTILIZATION_TOLERANCE):", "elif False:"),
@@ -324,6 +354,10 @@ MUTANTS: list[Mutant] = [
     m("keys: the cache never answers", KEYS, "return True, entry[1]", "return False, None"),
     m("keys: cached keys never expire", KEYS,
       "if entry is None or entry[0] < time.monotonic():", "if entry is None:"),
+    m("keys: a revoked key still accepted", KEYS,
+      "keys.c.key_hash == digest, keys.c.revoked_at.is_(None)", "keys.c.key_hash == digest"),
+    m("solve: a failed synchronous solve loses its reason", SYNC_SOLVE,
+      'raise SolveFailed(f"the solve failed: {error}")', 'raise SolveFailed("the solve failed")'),
     m("health: pending migrations reported ready", HEALTH,
       'database="migrations pending", detail=str(exc))\n        return JSONResponse(body.model_dump(exclude_none=True), status_code=503)',
       'database="migrations pending", detail=str(exc))\n        return JSONResponse(body.model_dump(exclude_none=True), status_code=200)'),
@@ -335,6 +369,16 @@ MUTANTS: list[Mutant] = [
     m("runner: a raising solver's message lost", RUNNER,
       'error=f"the solve failed: {message[1]}"', 'error="the solve failed"'),
     m("gaps: the report cache never answers", GAPS, "report = self._cache.get(key)", "report = None"),
+    m("engine: large pools never take neighbourhood search", ENGINE,
+      "if _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:\n        return _optimize_whole_pool(",
+      "if True:\n        return _optimize_whole_pool("),
+    m("mincost: the fallback never trusts its whole-pool model", MINCOST,
+      "if res.proven or len(pool.csms) <= 2:", NEVER),
+    m("cli: --seed ignored", SOLVE_CLI, 'updates["seed"] = args.seed', "pass"),
+    m("cli: --deterministic ignored", SOLVE_CLI, 'updates["deterministic"] = True', "pass"),
+    m("cli: -o ignored", SOLVE_CLI, "write_json_text(text, args.output)", "write_json_text(text, None)"),
+    m("config: the API-key cache off by default", CONFIG,
+      "api_key_cache_seconds: float = Field(default=5.0", "api_key_cache_seconds: float = Field(default=0.0"),
     m("routes: cancel open to the scheduler scope", PLAN_ROUTES,
       "runner: RunnerDep, key: OpsKey) -> Response:", "runner: RunnerDep, key: StartPlanKey) -> Response:"),
 ]  # fmt: skip
@@ -455,8 +499,16 @@ def report(outcomes: list[Outcome], elapsed: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-k", "--only", default="", help="run the mutants whose name contains this")
-    parser.add_argument("-j", "--jobs", type=int, default=1, help="mutants run at once (one copy each)")
+    parser.add_argument(
+        "-k",
+        "--only",
+        action="append",
+        default=[],
+        help="run the mutants whose name contains this (repeatable)",
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=int, default=os.cpu_count() or 1, help="mutants run at once (one copy each)"
+    )
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds per mutant before it counts as killed"
     )
@@ -467,10 +519,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
+    parser.add_argument("--json", type=Path, help="also write every mutant's failing tests to this file")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
-    chosen = [mu for mu in MUTANTS if args.only in mu.name]
+    chosen = [mu for mu in MUTANTS if not args.only or any(word in mu.name for word in args.only)]
     for mu in chosen:  # every text must be found before anything runs
         apply((ROOT / mu.path).read_text(), mu)
     if args.list:
@@ -525,6 +578,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"- {name}: {why}")
     if args.markdown is not None:
         args.markdown.write_text(text + "\n")
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {o.mutant.name: {"path": o.mutant.path, "failed": o.failed} for o in outcomes}, indent=1
+            )
+        )
     return 1 if any(not o.killed for o in outcomes) else 0
 
 

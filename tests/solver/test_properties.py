@@ -236,7 +236,7 @@ def test_a_tight_max_moves_holds_whatever_must_move(book: Book) -> None:
     # Departures, banned pairs, overloads and split parent companies all push for moves; none may exceed
     # max_moves (an account can wait unassigned instead, which is not a move).
     plan = solve(book)
-    assert_valid_plan(book, plan)
-    assert book.policy.max_moves is not None
-    if plan.status in ("optimal", "feasible"):
-        assert len(plan.moves) <= book.policy.max_moves
+    assert_valid_plan(book, plan)  # among its checks: no more moves than max_moves
+    # Waiting unassigned is always allowed, so a cap on moves alone never makes a book infeasible.
+    if not has_freeze(book):
+        assert plan.status != "infeasible", plan.diagnosis

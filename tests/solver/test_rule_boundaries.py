@@ -155,6 +155,14 @@ def test_a_leaving_csm_gives_the_days_left_before_the_end_date(
     assert capacity(a_csm(capacity_hours=1460, end_date=days(ends_in)), policy()) == pytest.approx(expected)
 
 
+@CAPACITY
+@pytest.mark.parametrize("ended", [-1, 0])
+def test_a_csm_who_left_while_still_ramping_gives_nothing(
+    capacity: Callable[[CSM, Policy], float], ended: int
+) -> None:
+    assert capacity(a_csm(start_date=days(-10), end_date=days(ended)), policy()) == 0.0
+
+
 # ---------------------------------------------------------------- FTE: "policy.capacity_hours × fte"
 
 FTE_CASES = [

@@ -141,6 +141,12 @@ def test_an_unknown_account_is_caught() -> None:
     assert "hooli" in messages(book_data(), plan, "accounts")
 
 
+def test_an_assignment_of_an_unknown_account_is_caught() -> None:
+    plan = plan_data()
+    plan["assignments"].append({"account": "hooli", "csm": "c-lee"})
+    assert messages(book_data(), plan, "accounts") == "assignment of unknown account 'hooli'"
+
+
 def test_an_assignment_to_an_unknown_csm_is_caught() -> None:
     plan = plan_data()
     assign(plan, "initech", "c-ghost")
