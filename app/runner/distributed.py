@@ -107,7 +107,9 @@ def claim(db: Database, settings: Settings, plan_id: str) -> dict[str, Any] | No
             )
         )
         job = session.execute(
-            select(_JOBS.c.id, _JOBS.c.input_book, _JOBS.c.time_limit_seconds).where(_JOBS.c.id == plan_id)
+            select(_JOBS.c.id, _JOBS.c.input_book, _JOBS.c.time_limit_seconds, _JOBS.c.kind).where(
+                _JOBS.c.id == plan_id
+            )
         ).one()
     return dict(job._mapping)
 

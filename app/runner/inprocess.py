@@ -17,6 +17,8 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.models import PlanJob, PlanMove, utcnow
 from app.runner.child import SolveProcess
+from app.runner.frontier_child import FRONTIER_TARGET
+from app.services.frontier import store_point
 
 log = logging.getLogger("bookplan.runner")
 _JOBS = PlanJob.__table__  # type: ignore[attr-defined]
@@ -131,7 +133,9 @@ class InProcessRunner:
             if not claimed:
                 return None
             job = session.execute(
-                select(_JOBS.c.id, _JOBS.c.input_book, _JOBS.c.time_limit_seconds).where(_JOBS.c.id == row[0])
+                select(_JOBS.c.id, _JOBS.c.input_book, _JOBS.c.time_limit_seconds, _JOBS.c.kind).where(
+                    _JOBS.c.id == row[0]
+                )
             ).one()
         return dict(job._mapping)
 
@@ -147,9 +151,8 @@ class InProcessRunner:
         job_id = job["id"]
         time_limit = float(job["time_limit_seconds"])
         hard_deadline = time_limit + self.settings.job_hard_deadline_grace_seconds
-        child = SolveProcess(
-            self.settings.solve_function, job["input_book"], time_limit, self.settings.cp_sat_workers
-        )
+        target = FRONTIER_TARGET if job.get("kind") == "frontier" else self.settings.solve_function
+        child = SolveProcess(target, job["input_book"], time_limit, self.settings.cp_sat_workers)
         self._update(job_id, worker_pid=child.pid)
         last_write = last_cancel_check = 0.0
         pending_progress: dict[str, Any] | None = None
@@ -181,6 +184,8 @@ class InProcessRunner:
                 message = child.receive(0.2)
                 if message is not None and message[0] == "progress":
                     pending_progress = message[1]
+                elif message is not None and message[0] == "point":
+                    store_point(self.db, job_id, *message[1:])
                 elif message is not None and message[0] == "plan":
                     self._succeed(job_id, str(message[1]), message[2])
                     return
