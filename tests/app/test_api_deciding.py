@@ -4,6 +4,7 @@ approval checked against every hard rule, plans side by side, and scenarios that
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
 from conftest import AS_OF, Api
@@ -253,3 +254,29 @@ def test_compare_puts_figures_and_every_csm_side_by_side_and_names_an_unknown_pl
     assert missing.status_code == 404 and "nope" in missing.json()["message"]
     for ids in (first["id"], f"{first['id']},{first['id']}", ",".join([first["id"]] * 5)):
         assert api.get("/v1/plans/compare", params={"ids": ids}).status_code == 422
+
+
+def test_a_cancelled_frontier_keeps_the_points_it_finished_and_reported_progress(api: Api) -> None:
+    from bench.books import generate_rebalance_book
+
+    book = generate_rebalance_book(900, seed=3)
+    data = book.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    data["policy"]["time_limit_seconds"] = 60
+    api.put("/v1/book", json=data)
+    plan_id = _start(api, {"frontier": True})
+    deadline = time.monotonic() + 90
+    job = api.get(f"/v1/plans/{plan_id}").json()
+    while not job["frontier"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = api.get(f"/v1/plans/{plan_id}").json()
+    assert job["status"] == "running" and job["frontier"], job["status"]
+    assert job["progress"]["points_done"] >= 1
+    assert api.delete(f"/v1/plans/{plan_id}").status_code == 200
+    cancelled = api.wait_for(plan_id, ("cancelled",))
+    kept = cancelled["frontier"]
+    assert kept and len(kept) >= len(job["frontier"])
+    time.sleep(1.5)
+    assert api.get(f"/v1/plans/{plan_id}").json()["frontier"] == kept, "no point is filed after the cancel"
+    for point in kept:
+        stored = api.get(f"/v1/plans/{point['plan_id']}").json()
+        assert stored["status"] == "succeeded" and len(stored["plan"]["moves"]) == point["moves"]
