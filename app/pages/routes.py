@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.db import Database
 from app.errors import BookError, Conflict, DomainError, NotFound, SolveFailed
 from app.models import AuditEvent, PlanJob, PlanRequest, PolicyOverrides
-from app.pages import views
+from app.pages import deciding, views
 from app.pages.session import (
     PageSession,
     clear_session_cookie,
@@ -478,6 +478,8 @@ def _blocker(request: Request, data: dict[str, Any], row: PlanJob) -> str | None
         return None
     if data.get("plan_status") not in plan_service.APPROVABLE:
         return f"The solve ended {data.get('plan_status')}: there is no valid assignment to apply."
+    if row.scenario is not None or row.source != "stored":
+        return "This plan is a scenario (a what-if): it can be read and compared, never approved."
     return _staleness(request, row)
 
 
@@ -554,6 +556,8 @@ def plan_page(
     if data["status"] == "succeeded" and data.get("plan") is not None:
         query = {"csm": csm, "tier": tier, "region": region}
         context["review"] = _review_context(request, data, row, query)
+        context["changes"] = deciding.parent_changes(_db(request), row, data["plan"])
+    context["frontier"] = deciding.frontier_chart(data.get("frontier") or [])
     return render(request, "plan.html", context)
 
 

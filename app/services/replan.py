@@ -16,6 +16,7 @@ from app.models import PlanCreated, PlanJob, PlanMove, ReplanRequest
 from app.runner.base import JobRunner
 from app.services.keys import Principal
 from app.services.plans import input_sha256, plan_url, time_limit_for
+from solver import policy as rules
 from solver.schema import Book, Pair
 
 _MOVES = PlanMove.__table__  # type: ignore[attr-defined]
@@ -55,6 +56,31 @@ def check_vetoes(plan_id: str, moves: dict[str, str], request: ReplanRequest) ->
         raise BookError(f"reject and keep both name: {', '.join(both[:20])}", field="keep", value=both[:20])
     if not request.reject and not request.keep:
         raise BookError("reject, keep: name at least one move to reject or keep", field="reject", value=[])
+
+
+def check_rejections_can_stay(book: Book, reject: list[str]) -> None:
+    """A rejected account must be one its current CSM may still serve (not one whose CSM has left, say):
+    else the veto cannot be kept, and that is bad input naming the account and why."""
+    accounts = {a.id: a for a in book.accounts}
+    csms = {c.id: c for c in book.csms}
+    pairs = rules.pairs_index(book)
+    today = rules.as_of(book.policy)
+    for account_id in reject:
+        account = accounts[account_id]
+        csm = csms.get(account.current_csm or "")
+        problem = (
+            "it has no CSM today"
+            if csm is None
+            else rules.eligibility_problem(
+                account, csm, pairs.get((account.id, csm.id)), book.policy, today=today
+            )
+        )
+        if problem is not None:
+            raise BookError(
+                f"reject: {account_id} cannot stay with {account.current_csm or 'its CSM'}: {problem}",
+                field="reject",
+                value=account_id,
+            )
 
 
 def replan(
@@ -103,6 +129,7 @@ def replan(
             scenario=parent.scenario,
             note=_note(request),
         )
+    check_rejections_can_stay(book, request.reject)
     solved = vetoed_book(book, moves, request.reject, request.keep)
     job.input_book = solved.model_dump_json(by_alias=True, exclude_unset=True)
     job.input_sha256 = input_sha256(solved)
