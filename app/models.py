@@ -11,7 +11,7 @@ from pydantic import ConfigDict
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from solver.schema import CSM, Account, Book, Plan
+from solver.schema import CSM, MAX_CSMS, Account, Book, Plan
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -317,7 +317,7 @@ class FrontierPointPublic(_Public):
     csms_out_of_band: int
     unassigned: int = 0
     status: str | None = None
-    fairness: list[dict[str, Any]] = Field(default_factory=list)
+    fairness: list[dict[str, Any]] = Field(default_factory=list, max_length=10 * MAX_CSMS)
     kept_from: int | None = None
     plan_id: str
 
@@ -370,7 +370,7 @@ class PlanJobSummary(_Public):
 class PlanJobPublic(PlanJobSummary):
     progress: PlanProgress | None = None
     policy_overrides: dict[str, Any] | None = None
-    frontier: list[FrontierPointPublic] | None = None
+    frontier: list[FrontierPointPublic] | None = Field(default=None, max_length=100)
     plan: Plan | None = None
 
 
@@ -412,7 +412,7 @@ class ComparedPlan(_Public):
     gap: float | None = None
     csms_out_of_band: int
     max_moves: int | None = None
-    fairness: list[dict[str, Any]] = Field(default_factory=list)
+    fairness: list[dict[str, Any]] = Field(default_factory=list, max_length=10 * MAX_CSMS)
 
 
 class ComparedCSMCell(_Public):
@@ -425,14 +425,16 @@ class ComparedCSMCell(_Public):
 class ComparedCSM(_Public):
     csm: str
     name: str | None = None
-    plans: list[ComparedCSMCell | None] = Field(description="One entry per plan, in the order asked")
+    plans: list[ComparedCSMCell | None] = Field(
+        max_length=4, description="One entry per plan, in the order asked"
+    )
     differs: bool
 
 
 class PlanComparison(_Public):
     plans: list[ComparedPlan] = Field(max_length=4)
     differs: dict[str, bool] = Field(description="Headline figures that are not the same in every plan")
-    csms: list[ComparedCSM]
+    csms: list[ComparedCSM] = Field(max_length=MAX_CSMS)
 
 
 class AuditEventPublic(_Public):

@@ -160,6 +160,11 @@ def test_vetoes_that_are_not_moves_of_the_plan_are_422_naming_them(api: Api) -> 
         named = (body.get("reject") or body.get("keep") or [])[0]
         assert named in answer.json()["message"] or moved in answer.json()["message"]
     assert api.post("/v1/plans/nope/replan", json={"reject": [moved]}).status_code == 404
+    # Sam has left: his account cannot stay with him, so that veto cannot be kept.
+    answer = api.post(f"/v1/plans/{parent['id']}/replan", json={"reject": ["s0"]})
+    assert (
+        answer.status_code == 422 and "s0" in answer.json()["message"] and "left" in answer.json()["message"]
+    )
     answer = api.post(f"/v1/plans/{parent['id']}/approve", json={"moves": ["a-ghost"]})
     assert answer.status_code == 422 and "a-ghost" in answer.json()["message"]
 
