@@ -19,7 +19,11 @@ from solver.engine import solve
 from solver.plan_figures import csms_out_of_band, rank
 from solver.schema import Book, Plan
 
-DEFAULT_POINTS = 7
+DEFAULT_POINTS = 6
+# The frontier aims to finish by this share of its time limit: a solve can overrun its own limit (building a
+# large book's first plan is not interruptible), and a plan job is killed at its hard deadline.
+TIME_SHARE = 0.92
+MIN_SOLVE_SECONDS = 1.0
 # The tolerance that makes (almost) nobody out of band, so the engine's next priority, the fewest moves,
 # decides: the plan that only makes the moves the hard rules force.
 LEAST_MOVES_TOLERANCE = 1.0
@@ -147,11 +151,13 @@ def frontier(
 ) -> Frontier:
     """Plan the book at several move budgets, from the fewest moves to the unconstrained plan.
 
-    `time_limit` is shared by the solves (`points` + 1 of them at most); `on_point` hears each point as
-    it is finished (and again, for a point replaced to keep the curve monotone)."""
+    `time_limit` is shared by the solves (`points` + 1 of them at most), each getting an equal share of what
+    is left; `on_point` hears each point as it is finished (and again, for a point replaced to keep the curve
+    monotone)."""
     started = time.monotonic()
     limit = time_limit if time_limit is not None else book.policy.time_limit_seconds
-    per_solve = max(1.0, limit / (points + 1))
+    deadline = started + limit * TIME_SHARE
+    solves_left = points + 1
     result = Frontier()
     solved: list[FrontierPoint] = []
 
@@ -167,7 +173,10 @@ def frontier(
             )
 
     def run(max_moves: int | None, **policy: Any) -> Plan:
-        return solve_function(with_budget(book, max_moves, **policy), time_limit=per_solve)
+        nonlocal solves_left
+        share = max(MIN_SOLVE_SECONDS, (deadline - time.monotonic()) / max(1, solves_left))
+        solves_left -= 1
+        return solve_function(with_budget(book, max_moves, **policy), time_limit=share)
 
     def add(point: FrontierPoint) -> None:
         solved.append(point)
@@ -194,8 +203,9 @@ def frontier(
     if least_moves < top.moves:
         add(least_moves_point(book, least_moves, run(least_moves), fewest))
         wanted = min(points, top.moves - least_moves + 1)
+    solves_left = wanted - len(solved)
     while len(solved) < wanted and not _stopped(should_stop):
-        if time.monotonic() - started + per_solve > limit:
+        if deadline - time.monotonic() < MIN_SOLVE_SECONDS:
             result.notes.append(f"frontier: stopped at {len(solved)} points, out of time")
             break
         budget = choose_budget(solved, book)
