@@ -4,6 +4,7 @@ can be read, compared and approved, and listed in the frontier job's `frontier` 
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from typing import Any
 
@@ -17,15 +18,22 @@ _JOBS = PlanJob.__table__  # type: ignore[attr-defined]
 _MOVES = PlanMove.__table__  # type: ignore[attr-defined]
 
 
-def point_book(input_book: str, max_moves: int | None) -> str:
-    """The frontier job's book with the point's move budget: the book the point's plan answers."""
+def point_book(input_book: str, max_moves: int | None, seconds: float) -> str:
+    """The frontier job's book with the point's move budget (the book the point's plan answers) and the
+    time its solve took as its time limit (what a re-plan of the point gets, not the whole frontier's)."""
     data = json.loads(input_book)
     policy = data.setdefault("policy", {})
+    policy["time_limit_seconds"] = point_time_limit(seconds)
     if max_moves is None:
         policy.pop("max_moves", None)
     else:
         policy["max_moves"] = max_moves
     return json.dumps(data, separators=(",", ":"))
+
+
+def point_time_limit(seconds: float) -> float:
+    """A point's time limit: the seconds its solve took, rounded up to a whole second (at least one)."""
+    return float(max(1, math.ceil(seconds)))
 
 
 def store_point(
@@ -47,7 +55,7 @@ def store_point(
         ).scalar_one_or_none()
         if job is None or job.status != "running":
             return None
-        book_text = point_book(job.input_book, max_moves)
+        book_text = point_book(job.input_book, max_moves, summary["seconds"])
         point_id = uuid.uuid4().hex
         now = utcnow()
         overrides = dict(job.policy_overrides or {})
@@ -65,7 +73,7 @@ def store_point(
                 finished_at=now,
                 book_revision=job.book_revision,
                 input_sha256=input_sha256(Book.model_validate_json(book_text)),
-                time_limit_seconds=job.time_limit_seconds,
+                time_limit_seconds=point_time_limit(summary["seconds"]),
                 input_book=book_text,
                 base_policy=job.base_policy,
                 policy_overrides=overrides,

@@ -16,6 +16,12 @@ from solver.book_check import new_breaks
 def choose_moves(plan_id: str, moves: Sequence[Any], selected: list[str]) -> tuple[list[Any], list[Any]]:
     """The plan's moves split into those approved and those left; ids that are not moves of the plan are
     bad input naming them."""
+    if not selected:
+        raise BookError(
+            "moves: name at least one move to approve (or leave `moves` out to approve them all)",
+            field="moves",
+            value=[],
+        )
     by_account = {m.account: m for m in moves}
     unknown = sorted({a for a in selected if a not in by_account})
     if unknown:

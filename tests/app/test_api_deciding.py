@@ -83,6 +83,7 @@ def test_a_frontier_job_stores_each_point_as_a_plan_valid_within_its_budget_and_
         }
         read = api.get(f"/v1/plans/{point['plan_id']}").json()
         assert read["kind"] == "point" and read["parent"] == job["id"] and read["status"] == "succeeded"
+        assert read["time_limit_seconds"] <= job["time_limit_seconds"]
         book, plan = _book_and_plan(api, point["plan_id"], stored)
         assert_valid_plan(book, plan)
         assert len(plan.moves) == point["moves"]
@@ -165,6 +166,7 @@ def test_vetoes_that_are_not_moves_of_the_plan_are_422_naming_them(api: Api) -> 
     assert (
         answer.status_code == 422 and "s0" in answer.json()["message"] and "left" in answer.json()["message"]
     )
+    assert api.post(f"/v1/plans/{parent['id']}/approve", json={"moves": []}).status_code == 422
     answer = api.post(f"/v1/plans/{parent['id']}/approve", json={"moves": ["a-ghost"]})
     assert answer.status_code == 422 and "a-ghost" in answer.json()["message"]
 
