@@ -22,7 +22,8 @@ def solve_frontier(
     send: Callable[[Any], None],
 ) -> Plan:
     """Run the frontier; each point goes to the parent as ("point", budget, plan JSON, summary, figures).
-    The job's own plan is the last (unconstrained) point's, or the infeasible plan with its diagnosis."""
+    The job's own plan is the last (unconstrained) point's, with the frontier's notes (out of time, plans
+    kept to stay monotone) among its warnings, or the infeasible plan with its diagnosis."""
     from solver.frontier import frontier
 
     def on_point(point: FrontierPoint) -> None:
@@ -39,7 +40,9 @@ def solve_frontier(
     result = frontier(book, time_limit=time_limit, on_point=on_point, on_progress=on_progress)
     if result.infeasible is not None:
         return result.infeasible
-    return result.points[-1].plan
+    top = result.points[-1].plan
+    notes = [n for n in result.notes if n not in top.warnings]
+    return top.model_copy(update={"warnings": [*top.warnings, *notes]}) if notes else top
 
 
 solve_frontier.sends_messages = True  # type: ignore[attr-defined]

@@ -168,3 +168,11 @@ def test_trimming_construction_moves_to_a_budget_sends_balancing_moves_home_firs
     _enforce_max_moves(problem, state, 2)
     assert _count_moves(problem, state) <= 2
     assert all(state.assign[u.index] != UNASSIGNED for u in problem.units), "nobody is left unserved"
+
+
+def test_a_frontier_out_of_time_stops_with_the_points_it_has_and_says_so() -> None:
+    book = lopsided_book()
+    result = frontier(book, time_limit=0.5)
+    assert 2 <= len(result.points) < 6
+    assert any("out of time" in note for note in result.notes)
+    check_curve(book, result.points)
