@@ -391,6 +391,7 @@ def _start_plan(request: Request, form: Any) -> Response:
         plan_request = PlanRequest(
             policy=PolicyOverrides.model_validate(overrides) if overrides else None,
             note=typed["note"] or None,
+            frontier=_text(form, "frontier") == "1",
         )
         try:
             created, _new = plan_service.create_plan_job(

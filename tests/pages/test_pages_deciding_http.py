@@ -60,3 +60,14 @@ def test_a_scenario_plans_page_says_it_cannot_be_approved(client: TestClient) ->
     page = client.get(f"/plans/{job['id']}")
     assert page.status_code == 200
     assert "is a scenario" in page.text and 'id="approve-link"' not in page.text
+
+
+def test_the_plans_page_starts_a_frontier_and_tags_it_in_the_history(client: TestClient) -> None:
+    csrf = sign_in(client, "ops")
+    started = client.post("/plans", data={"csrf": csrf, "time_limit_seconds": "4", "frontier": "1"})
+    assert started.status_code == 303, started.text
+    plan_id = started.headers["location"].rsplit("/", 1)[-1]
+    headers = {"Authorization": f"Bearer {client.keys['ops']}"}  # type: ignore[attr-defined]
+    assert client.get(f"/v1/plans/{plan_id}", headers=headers).json()["kind"] == "frontier"
+    history = client.get("/plans").text
+    assert f'href="/plans/{plan_id}">{plan_id[:8]}</a> <span class="tag">frontier</span>' in history
