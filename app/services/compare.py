@@ -17,6 +17,15 @@ _JOBS = PlanJob.__table__  # type: ignore[attr-defined]
 MIN_PLANS, MAX_PLANS = 2, 4
 # Hours and ARR that differ by less than this are the same figure (rounding).
 SAME_HOURS, SAME_ARR = 0.05, 0.5
+HEADLINE = (
+    "moves",
+    "max_moves",
+    "unassigned",
+    "max_utilization",
+    "max_utilization_bound",
+    "csms_out_of_band",
+    "status",
+)
 
 
 def parse_ids(ids: str) -> list[str]:
@@ -127,8 +136,5 @@ def compare_plans(session: Session, ids: str) -> dict[str, Any]:
     """The plans named in `ids`, side by side (CONTRACT.md: GET /v1/plans/compare)."""
     plans = load_plans(session, parse_ids(ids))
     figures = [plan_figures(row, book, plan) for row, book, plan in plans]
-    differs = {
-        key: len({str(f[key]) for f in figures}) > 1
-        for key in ("moves", "unassigned", "max_utilization", "max_utilization_bound", "csms_out_of_band")
-    }
+    differs = {key: len({str(f[key]) for f in figures}) > 1 for key in HEADLINE}
     return {"plans": figures, "differs": differs, "csms": csm_rows(plans)}

@@ -253,7 +253,8 @@ def test_compare_puts_figures_and_every_csm_side_by_side_and_names_an_unknown_pl
     assert answer.status_code == 200, answer.text
     data = answer.json()
     assert [p["moves"] for p in data["plans"]] == [len(first["plan"]["moves"]), len(capped["plan"]["moves"])]
-    assert data["differs"]["moves"] is True
+    assert data["differs"]["moves"] is True and data["differs"]["max_moves"] is True
+    assert data["differs"]["unassigned"] is (first["plan"]["unassigned"] != capped["plan"]["unassigned"])
     lee = next(row for row in data["csms"] if row["csm"] == "c-lee")
     loads = {load["csm"]: load for load in first["plan"]["csm_loads"]}
     assert lee["plans"][0]["hours"] == loads["c-lee"]["hours"] and lee["differs"] is True
