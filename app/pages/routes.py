@@ -452,7 +452,7 @@ def _staleness(request: Request, row: PlanJob) -> str | None:
     current, revision = _stored_book(request)
     if row.source == "stored" and row.book_revision == revision:
         return None
-    solved = Book.model_validate_json(row.input_book)
+    solved = Book.model_validate_json(row.base_book or row.input_book)  # a re-plan: the book before vetoes
     baseline = solved.model_copy(update={"policy": Policy.model_validate(row.base_policy or {})})
     changes = book_service.book_changes(baseline, current)
     if not changes:
