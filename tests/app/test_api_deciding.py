@@ -144,7 +144,9 @@ def test_a_replan_keeps_every_rejected_account_where_it_was_and_every_kept_move(
         assert assigned[account] == moves[account]
     assert Plan.model_validate(child["plan"]).status in ("optimal", "feasible")
     assert_valid_plan(Book.model_validate(stored), Plan.model_validate(child["plan"]))
-    # The re-plan is approved against the stored book (its pins are vetoes, not edits).
+    # The re-plan is approved against the stored book (its pins are vetoes, not edits), even after the book
+    # was rewritten with identical content (a new revision: the check compares contents).
+    assert api.put("/v1/book", json=stored).status_code == 200
     approved = api.post(f"/v1/plans/{child['id']}/approve")
     assert approved.status_code == 200, approved.text
     book = {a["id"]: a["current_csm"] for a in api.get("/v1/book").json()["accounts"]}
