@@ -35,6 +35,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/plans/{plan_id}"): {"ops", "scheduler"},
     ("DELETE", "/v1/plans/{plan_id}"): {"ops"},
     ("POST", "/v1/plans/{plan_id}/approve"): {"ops"},
+    ("POST", "/v1/plans/{plan_id}/replan"): {"ops"},
+    ("GET", "/v1/plans/compare"): {"ops", "scheduler"},
     ("GET", "/v1/hiring-gaps"): {"ops", "hr"},
     ("POST", "/v1/hiring-gaps"): {"ops", "hr"},
     ("GET", "/v1/audit"): {"ops"},
