@@ -111,19 +111,27 @@ def one_run(n_accounts: int, frontier_limit: float, plan_limit: float, seed: int
                 for c in stored.csms
                 if c.end_date is not None and stored.policy.as_of and c.end_date <= stored.policy.as_of
             }
-            veto = next(m["account"] for m in parent["plan"]["moves"] if m["from"] not in left)
-            started = time.perf_counter()
-            created = client.post(
-                f"/v1/plans/{parent['id']}/replan", json={"reject": [veto]}, headers=headers
-            )
-            child = _wait(client, headers, created.json()["id"])
-            replan_seconds = time.perf_counter() - started
-            plan = Plan.model_validate(child["plan"])
-            problems += [f"replan: {v}" for v in validate_plan(stored, plan)]
-            stays = {a.account: a.csm for a in plan.assignments}.get(veto)
-            current = {a.id: a.current_csm for a in stored.accounts}[veto]
-            if stays != current:
-                problems.append(f"replan: vetoed {veto} went to {stays}, not {current}")
+            candidates = [m["account"] for m in parent["plan"]["moves"] if m["from"] not in left]
+            replan_seconds, plan, veto, created = None, None, None, None
+            for candidate in candidates[:20]:  # the first balancing move whose CSM may keep the account
+                started = time.perf_counter()
+                created = client.post(
+                    f"/v1/plans/{parent['id']}/replan", json={"reject": [candidate]}, headers=headers
+                )
+                if created.status_code == 202:
+                    veto = candidate
+                    break
+            if veto is None or created is None:
+                problems.append("replan: the plan makes no balancing move that can be vetoed")
+            else:
+                child = _wait(client, headers, created.json()["id"])
+                replan_seconds = time.perf_counter() - started
+                plan = Plan.model_validate(child["plan"])
+                problems += [f"replan: {v}" for v in validate_plan(stored, plan)]
+                stays = {a.account: a.csm for a in plan.assignments}.get(veto)
+                current = {a.id: a.current_csm for a in stored.accounts}[veto]
+                if stays != current:
+                    problems.append(f"replan: vetoed {veto} went to {stays}, not {current}")
         finally:
             client.__exit__(None, None, None)
     return {
@@ -147,9 +155,9 @@ def one_run(n_accounts: int, frontier_limit: float, plan_limit: float, seed: int
             for p in points
         ],
         "parent_moves": len(parent["plan"]["moves"]),
-        "replan_seconds": round(replan_seconds, 2),
-        "replan_moves": len(plan.moves),
-        "replan_status": plan.status,
+        "replan_seconds": None if replan_seconds is None else round(replan_seconds, 2),
+        "replan_moves": None if plan is None else len(plan.moves),
+        "replan_status": None if plan is None else plan.status,
         "problems": problems,
     }
 
@@ -165,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "frontier_seconds_median": statistics.median(r["frontier_seconds"] for r in runs),
         "frontier_points_min": min(r["frontier_points"] for r in runs),
-        "replan_seconds_median": statistics.median(r["replan_seconds"] for r in runs),
+        "replan_seconds_median": statistics.median(
+            r["replan_seconds"] for r in runs if r["replan_seconds"] is not None
+        )
+        if any(r["replan_seconds"] is not None for r in runs)
+        else None,
         "problems": sum(len(r["problems"]) for r in runs),
     }
     print(json.dumps({"summary": summary, "runs": runs}, indent=1))
