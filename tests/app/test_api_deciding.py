@@ -9,6 +9,8 @@ from typing import Any
 
 from conftest import AS_OF, Api
 
+from app.models import Scenario
+from app.services.scenario import apply_scenario
 from solver.frontier import with_budget
 from solver.plan_figures import rank
 from solver.schema import Book, Plan
@@ -50,9 +52,16 @@ def _start(api: Api, body: dict[str, Any]) -> str:
     return str(answer.json()["id"])
 
 
-def _finished(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+def _finished(api: Api, body: dict[str, Any], book: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The finished job; with `book` (the book it planned), its plan re-checked by the validator."""
     job = api.wait_for(_start(api, body), ("succeeded", "failed", "cancelled"))
     assert job["status"] == "succeeded", job
+    if book is not None:
+        planned = Book.model_validate(book)
+        overrides = job["policy_overrides"] or {}
+        if overrides:
+            planned = planned.model_copy(update={"policy": planned.policy.model_copy(update=overrides)})
+        assert_valid_plan(planned, Plan.model_validate(job["plan"]))
     return job
 
 
@@ -125,7 +134,7 @@ def test_a_frontier_on_an_infeasible_book_answers_with_the_diagnosis(api: Api) -
 def test_a_replan_keeps_every_rejected_account_where_it_was_and_every_kept_move(api: Api) -> None:
     stored = lopsided_book()
     api.put("/v1/book", json=stored)
-    parent = _finished(api, {})
+    parent = _finished(api, {}, stored)
     moves = {m["account"]: m["to"] for m in parent["plan"]["moves"]}
     balancing = sorted(a for a in moves if a.startswith("a"))
     assert len(balancing) >= 4
@@ -154,8 +163,9 @@ def test_a_replan_keeps_every_rejected_account_where_it_was_and_every_kept_move(
 
 
 def test_vetoes_that_are_not_moves_of_the_plan_are_422_naming_them(api: Api) -> None:
-    api.put("/v1/book", json=lopsided_book())
-    parent = _finished(api, {})
+    stored = lopsided_book()
+    api.put("/v1/book", json=stored)
+    parent = _finished(api, {}, stored)
     moved = parent["plan"]["moves"][0]["account"]
     for body in ({"reject": ["nope", moved]}, {"keep": ["a-ghost"]}, {"reject": [moved], "keep": [moved]}):
         answer = api.post(f"/v1/plans/{parent['id']}/replan", json=body)
@@ -181,7 +191,7 @@ def test_a_partial_approval_that_leaves_a_csm_over_capacity_is_refused_whole(api
         {"id": "d0", "arr": 50_000, "tier": "enterprise", "hours_per_year": 380, "current_csm": "c-dana"}
     )
     api.put("/v1/book", json=stored)
-    job = _finished(api, {})
+    job = _finished(api, {}, stored)
     moves = job["plan"]["moves"]
     into_dana = [m["account"] for m in moves if m["to"] == "c-dana"]
     out_of_dana = [m["account"] for m in moves if m["from"] == "c-dana"]
@@ -198,7 +208,7 @@ def test_a_partial_approval_that_leaves_a_csm_over_capacity_is_refused_whole(api
 def test_a_partial_approval_that_breaks_nothing_is_applied_and_audited(api: Api) -> None:
     stored = lopsided_book()
     api.put("/v1/book", json=stored)
-    job = _finished(api, {})
+    job = _finished(api, {}, stored)
     moves = [m["account"] for m in job["plan"]["moves"]]
     chosen = ["s0", *[a for a in moves if a != "s0"][:2]]
     answer = api.post(f"/v1/plans/{job['id']}/approve", json={"moves": chosen, "note": "first wave"})
@@ -218,19 +228,15 @@ def test_a_partial_approval_that_breaks_nothing_is_applied_and_audited(api: Api)
 def test_a_scenario_plan_can_be_read_and_compared_but_never_approved(api: Api) -> None:
     stored = lopsided_book()
     api.put("/v1/book", json=stored)
-    live = _finished(api, {})
-    scenario = _finished(
-        api,
-        {
-            "scenario": {
-                "remove_csms": ["c-dana"],
-                "add_csms": [
-                    {"id": "c-new", "name": "New hire", "tiers": ["enterprise"], "capacity_hours": 1000}
-                ],
-            }
-        },
-    )
+    live = _finished(api, {}, stored)
+    body_of_scenario = {
+        "remove_csms": ["c-dana"],
+        "add_csms": [{"id": "c-new", "name": "New hire", "tiers": ["enterprise"], "capacity_hours": 1000}],
+    }
+    scenario = _finished(api, {"scenario": body_of_scenario})
     assert scenario["scenario"] == {"remove_csms": ["c-dana"], "add_csms": ["c-new"]}
+    what_if = apply_scenario(Book.model_validate(stored), Scenario.model_validate(body_of_scenario))
+    assert_valid_plan(what_if, Plan.model_validate(scenario["plan"]))
     assigned = {a["csm"] for a in scenario["plan"]["assignments"]}
     assert "c-dana" not in assigned and "c-new" in assigned
     answer = api.post(f"/v1/plans/{scenario['id']}/approve")
@@ -248,9 +254,10 @@ def test_a_scenario_plan_can_be_read_and_compared_but_never_approved(api: Api) -
 
 
 def test_compare_puts_figures_and_every_csm_side_by_side_and_names_an_unknown_plan(api: Api) -> None:
-    api.put("/v1/book", json=lopsided_book())
-    first = _finished(api, {})
-    capped = _finished(api, {"policy": {"max_moves": 2}})
+    stored = lopsided_book()
+    api.put("/v1/book", json=stored)
+    first = _finished(api, {}, stored)
+    capped = _finished(api, {"policy": {"max_moves": 2}}, stored)
     answer = api.get("/v1/plans/compare", params={"ids": f"{first['id']},{capped['id']}"})
     assert answer.status_code == 200, answer.text
     data = answer.json()
