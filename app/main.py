@@ -130,7 +130,9 @@ def create_app(settings: Settings | None = None, *, runner: JobRunner | None = N
     from fastapi.staticfiles import StaticFiles
 
     from app import pages
+    from app.pages import deciding
 
+    app.include_router(deciding.router)  # before pages.router: /plans/compare is not a plan id
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

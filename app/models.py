@@ -11,7 +11,7 @@ from pydantic import ConfigDict, field_validator
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from solver.schema import CSM, MAX_SEGMENTS, Account, Book, Plan, refuse_nul
+from solver.schema import CSM, MAX_CSMS, MAX_SEGMENTS, Account, Book, Plan, refuse_nul
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -132,6 +132,17 @@ class PlanJob(SQLModel, table=True):
     cancel_requested: bool = False
     approved_at: dt.datetime | None = None
     approved_by: str | None = Field(default=None, max_length=200)
+    # "plan", "frontier" (a job planning several move budgets) or "point" (one budget of a frontier).
+    kind: str = Field(default="plan", max_length=16, sa_column_kwargs={"server_default": "plan"})
+    # The plan this one was re-planned from, or the frontier a point belongs to.
+    parent: str | None = Field(default=None, max_length=32, index=True)
+    # What-if: {"remove_csms": [...], "add_csms": [...]} (ids); a scenario is never approved.
+    scenario: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # A frontier job's points so far (CONTRACT.md "Deciding a rebalance").
+    frontier: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A re-plan's book before its vetoes were pinned into it: what approval compares the stored book with.
+    base_book: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class PlanMove(SQLModel, table=True):
@@ -327,12 +338,43 @@ class PolicyOverrides(RequestBody):
     handoffs_per_week: int | None = Field(default=None, ge=1, le=10_000)
 
 
+class Scenario(RequestBody):
+    """A what-if on the stored book: these CSMs gone, these added. Its plan is never approved."""
+
+    remove_csms: list[str] = Field(default_factory=list, max_length=10_000)
+    add_csms: list[CSM] = Field(default_factory=list, max_length=10_000)
+
+
 class PlanRequest(RequestBody):
-    """`{}` plans the stored book; `{"book": ...}` an inline one; `policy` overrides fields for this plan."""
+    """`{}` plans the stored book; `{"book": ...}` an inline one; `policy` overrides fields for this plan;
+    `frontier: true` plans several move budgets; `scenario` removes or adds CSMs (a what-if)."""
 
     book: Book | None = None
     policy: PolicyOverrides | None = None
     note: str | None = Field(default=None, max_length=1000)
+    frontier: bool = False
+    scenario: Scenario | None = None
+
+
+class ReplanRequest(_Public):
+    """Re-plan a plan around vetoes: `reject`ed accounts stay with their current CSM, `keep` moves stay."""
+
+    reject: list[str] = Field(default_factory=list, max_length=100_000)
+    keep: list[str] = Field(default_factory=list, max_length=100_000)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class FrontierPointPublic(_Public):
+    max_moves: int | None
+    moves: int
+    max_utilization: float | None = None
+    max_utilization_bound: float | None = None
+    csms_out_of_band: int
+    unassigned: int = 0
+    status: str | None = None
+    fairness: list[dict[str, Any]] = Field(default_factory=list, max_length=10 * MAX_CSMS)
+    kept_from: int | None = None
+    plan_id: str
 
 
 class PlanCreated(_Public):
@@ -344,6 +386,8 @@ class PlanCreated(_Public):
 class PlanProgress(_Public):
     elapsed_seconds: float
     phase: str | None = None
+    points_done: int | None = None
+    points_total: int | None = None
     pools_done: int | None = None
     pools_total: int | None = None
     max_utilization: float | None = None
@@ -373,11 +417,16 @@ class PlanJobSummary(_Public):
     attempts: int
     approved_at: dt.datetime | None = None
     approved_by: str | None = None
+    kind: str = "plan"
+    parent: str | None = None
+    scenario: dict[str, Any] | None = None
+    note: str | None = None
 
 
 class PlanJobPublic(PlanJobSummary):
     progress: PlanProgress | None = None
     policy_overrides: dict[str, Any] | None = None
+    frontier: list[FrontierPointPublic] | None = Field(default=None, max_length=100)
     plan: Plan | None = None
 
 
@@ -390,15 +439,58 @@ class PlanJobList(_Public):
 
 class ApproveRequest(RequestBody):
     note: str | None = Field(default=None, max_length=1000)
+    moves: list[str] | None = Field(
+        default=None, max_length=100_000, description="Account ids of the moves to apply (absent: all)"
+    )
 
 
 class ApprovalResult(_Public):
     plan_id: str
     applied_moves: int
+    left_moves: int = 0  # moves of the plan not approved (a partial approval)
     applied_assignments: int = 0  # accounts that had no CSM and got their first one
     book_revision: int
     approved_by: str
     approved_at: dt.datetime
+
+
+class ComparedPlan(_Public):
+    id: str
+    url: str
+    kind: str
+    parent: str | None = None
+    scenario: bool
+    status: str
+    moves: int
+    unassigned: int
+    max_utilization: float | None = None
+    max_utilization_bound: float | None = None
+    gap: float | None = None
+    csms_out_of_band: int
+    max_moves: int | None = None
+    fairness: list[dict[str, Any]] = Field(default_factory=list, max_length=10 * MAX_CSMS)
+
+
+class ComparedCSMCell(_Public):
+    hours: float
+    utilization: float
+    arr: float
+    accounts: int
+
+
+class ComparedCSM(_Public):
+    csm: str
+    name: str | None = None
+    plans: list[ComparedCSMCell | None] = Field(
+        max_length=4, description="One entry per plan, in the order asked"
+    )
+    differs: bool
+
+
+class PlanComparison(_Public):
+    plans: list[ComparedPlan] = Field(max_length=4)
+    differs: dict[str, bool] = Field(description="Headline figures that are not the same in every plan")
+    csms: list[ComparedCSM] = Field(max_length=MAX_CSMS)
 
 
 class AuditEventPublic(_Public):

@@ -502,29 +502,37 @@ def pool_plan_bound(problem: Problem, state: State, pool: Pool) -> float | None:
 
 
 def _enforce_max_moves(problem: Problem, state: State, max_moves: int) -> None:
-    """Undo construction moves beyond `max_moves`: send units home, else leave them unserved."""
+    """Undo construction moves beyond `max_moves`: first the moves whose account can go back home (a
+    balancing move given up), only then, if still over, leave moved units unserved (smallest ARR first)."""
     moved = [
         u
         for u in problem.units
         if state.assign[u.index] != UNASSIGNED and u.moves_if(problem.csms[state.assign[u.index]].id) > 0
     ]
     total = sum(u.moves_if(problem.csms[state.assign[u.index]].id) for u in moved)
-    for u in sorted(moved, key=lambda u: u.arr):
-        if total <= max_moves:
-            break
-        if u.fixed is not None:
-            continue  # frozen: its moves are forced (prepare diagnoses when they exceed max_moves)
-        cost = u.moves_if(problem.csms[state.assign[u.index]].id)
-        state.remove(u)
-        home = home_csm(problem, u)
-        if (
-            home is not None
-            and home in u.eligible
-            and state.fits(u, home)
-            and u.moves_if(problem.csms[home].id) == 0
-        ):
-            state.place(u, home)
-        total -= cost
+    for send_home_only in (True, False):
+        for u in sorted(moved, key=lambda u: u.arr):
+            if total <= max_moves:
+                return
+            if u.fixed is not None or state.assign[u.index] == UNASSIGNED:
+                continue  # frozen: its moves are forced (prepare diagnoses when they exceed max_moves)
+            cost = u.moves_if(problem.csms[state.assign[u.index]].id)
+            if cost == 0:
+                continue  # already sent home in the first pass
+            home = home_csm(problem, u)
+            current = state.assign[u.index]
+            state.remove(u)
+            if (
+                home is not None
+                and home in u.eligible
+                and state.fits(u, home)
+                and u.moves_if(problem.csms[home].id) == 0
+            ):
+                state.place(u, home)
+            elif send_home_only:
+                state.place(u, current)
+                continue
+            total -= cost
 
 
 def _count_moves(problem: Problem, state: State) -> int:

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.db import Database
 from app.errors import BookError, Conflict, DomainError, NotFound, SolveFailed
 from app.models import AuditEvent, PlanJob, PlanRequest, PolicyOverrides, bounded_offset
-from app.pages import handoff_views, views
+from app.pages import deciding, handoff_views, views
 from app.pages.session import (
     PageSession,
     clear_session_cookie,
@@ -422,6 +422,7 @@ def _start_plan(request: Request, form: Any) -> Response:
         plan_request = PlanRequest(
             policy=PolicyOverrides.model_validate(overrides) if overrides else None,
             note=typed["note"] or None,
+            frontier=_text(form, "frontier") == "1",
         )
         try:
             created, _new = plan_service.create_plan_job(
@@ -483,7 +484,8 @@ def _staleness(request: Request, row: PlanJob) -> str | None:
     if row.source == "stored" and row.book_revision == revision:
         return None
     with _db(request).session() as session:
-        solved = solved_book(session, row.id)
+        # A re-plan: judged on the book before its vetoes.
+        solved = Book.model_validate_json(row.base_book) if row.base_book else solved_book(session, row.id)
     baseline = solved.model_copy(update={"policy": Policy.model_validate(row.base_policy or {})})
     changes = book_service.book_changes(baseline, current)
     if not changes:
@@ -510,6 +512,8 @@ def _blocker(request: Request, data: dict[str, Any], row: PlanJob) -> str | None
         return None
     if data.get("plan_status") not in plan_service.APPROVABLE:
         return f"The solve ended {data.get('plan_status')}: there is no valid assignment to apply."
+    if row.scenario is not None or row.source != "stored":
+        return "This plan is a scenario (a what-if): it can be read and compared, never approved."
     return _staleness(request, row)
 
 
@@ -591,6 +595,8 @@ def plan_page(
         query = {"csm": csm, "tier": tier, "region": region}
         context["review"] = _review_context(request, data, row, query)
         context["segment_policy"] = context["review"]["segment_policy"]
+        context["changes"] = deciding.parent_changes(_db(request), row, data["plan"])
+    context["frontier"] = deciding.frontier_chart(data.get("frontier") or [])
     return render(request, "plan.html", context)
 
 

@@ -22,7 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 START_METHODS = ("forkserver", "spawn")
-PRELOAD = ["solver.engine", "solver.gaps", "app.services.gaps"]
+PRELOAD = ["solver.engine", "solver.gaps", "app.services.gaps", "solver.frontier"]
 _method = "forkserver"
 
 
@@ -86,29 +86,11 @@ def child_main(
                 data = dataclasses.asdict(progress) if not isinstance(progress, dict) else dict(progress)
                 out.send(("progress", data))
 
-        plan = solve(book, time_limit=time_limit, on_progress=on_progress)
-        # The figures the parent stores beside the plan text are extracted here, so the service never
-        # parses a 20,000-assignment plan (a tenth of a second of its GIL) just to file it.
-        summary = {
-            "status": plan.status,
-            "seconds": plan.solver.seconds,
-            "max_utilization": plan.max_utilization,
-            "max_utilization_bound": plan.max_utilization_bound,
-            "unassigned": len(plan.unassigned),
-            "moves": [
-                {
-                    "account": m.account,
-                    "from_csm": m.from_,
-                    "to_csm": m.to,
-                    "reason": m.reason,
-                    "arr": m.arr,
-                    "hours": m.hours,
-                    "handoff_on": m.handoff_on,
-                    "wave": m.wave,
-                }
-                for m in plan.moves
-            ],
-        }
+        if getattr(solve, "sends_messages", False):  # a frontier: it sends each point as it is done
+            plan = solve(book, time_limit=time_limit, on_progress=on_progress, send=out.send)
+        else:
+            plan = solve(book, time_limit=time_limit, on_progress=on_progress)
+        summary = plan_summary(plan)
         out.send(("plan", plan.model_dump_json(by_alias=True), summary))
     except BaseException as exc:  # the parent must hear about any failure, not a bare exit code
         message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -117,6 +99,31 @@ def child_main(
             out.send(("error", str(message), kind, traceback.format_exc(limit=5)))
     finally:
         out.close()
+
+
+def plan_summary(plan: Any) -> dict[str, Any]:
+    """The figures the parent stores beside the plan text, extracted here so the service never parses a
+    20,000-assignment plan (a tenth of a second of its GIL) just to file it."""
+    return {
+        "status": plan.status,
+        "seconds": plan.solver.seconds,
+        "max_utilization": plan.max_utilization,
+        "max_utilization_bound": plan.max_utilization_bound,
+        "unassigned": len(plan.unassigned),
+        "moves": [
+            {
+                "account": m.account,
+                "from_csm": m.from_,
+                "to_csm": m.to,
+                "reason": m.reason,
+                "arr": m.arr,
+                "hours": m.hours,
+                "handoff_on": m.handoff_on,
+                "wave": m.wave,
+            }
+            for m in plan.moves
+        ],
+    }
 
 
 def _kind(exc: BaseException) -> str:

@@ -108,7 +108,9 @@ def claim(db: Database, settings: Settings, plan_id: str) -> dict[str, Any] | No
             )
         )
         job = session.execute(
-            select(_JOBS.c.id, _JOBS.c.time_limit_seconds, *job_input_columns()).where(_JOBS.c.id == plan_id)
+            select(_JOBS.c.id, _JOBS.c.time_limit_seconds, *job_input_columns(), _JOBS.c.kind).where(
+                _JOBS.c.id == plan_id
+            )
         ).one()
         claimed_job = dict(job._mapping)
         claimed_job["input_book"] = input_book_text(session, claimed_job)

@@ -18,6 +18,8 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.models import PlanJob, PlanMove, utcnow
 from app.runner.child import SolveProcess
+from app.runner.frontier_child import FRONTIER_TARGET
+from app.services.frontier import store_point
 from app.services.snapshots import input_book_text, job_input_columns
 
 log = logging.getLogger("bookplan.runner")
@@ -133,7 +135,7 @@ class InProcessRunner:
             if not claimed:
                 return None
             job = session.execute(
-                select(_JOBS.c.id, _JOBS.c.time_limit_seconds, *job_input_columns()).where(
+                select(_JOBS.c.id, _JOBS.c.time_limit_seconds, *job_input_columns(), _JOBS.c.kind).where(
                     _JOBS.c.id == row[0]
                 )
             ).one()
@@ -153,9 +155,8 @@ class InProcessRunner:
         job_id = job["id"]
         time_limit = float(job["time_limit_seconds"])
         hard_deadline = time_limit + self.settings.job_hard_deadline_grace_seconds
-        child = SolveProcess(
-            self.settings.solve_function, job["input_book"], time_limit, self.settings.cp_sat_workers
-        )
+        target = FRONTIER_TARGET if job.get("kind") == "frontier" else self.settings.solve_function
+        child = SolveProcess(target, job["input_book"], time_limit, self.settings.cp_sat_workers)
         self._update(job_id, worker_pid=child.pid)
         last_write = last_cancel_check = 0.0
         pending_progress: dict[str, Any] | None = None
@@ -187,6 +188,8 @@ class InProcessRunner:
                 message = child.receive(0.2)
                 if message is not None and message[0] == "progress":
                     pending_progress = message[1]
+                elif message is not None and message[0] == "point":
+                    store_point(self.db, job_id, *message[1:])
                 elif message is not None and message[0] == "plan":
                     self._succeed(job_id, str(message[1]), message[2])
                     return

@@ -35,6 +35,8 @@ from app.models import (
 from app.runner.base import JobRunner
 from app.services.book import book_changes, describe_changes, load_book, lock_book, read_state
 from app.services.keys import Principal
+from app.services.partial import check_partial_book, choose_moves, partial_detail, refuse_scenario
+from app.services.scenario import apply_scenario, scenario_record
 from app.services.snapshots import job_policy, solved_book, store_book_snapshot
 from solver.errors import describe_validation_error
 from solver.schema import Book, Policy
@@ -196,6 +198,8 @@ def create_plan_job(
     else:
         base, revision = stored_book_snapshot(db)
         source = "stored"
+    if request.scenario is not None:
+        base = apply_scenario(base, request.scenario)
     if not base.accounts:
         raise BookError(
             "accounts: the book has no accounts to plan"
@@ -219,6 +223,9 @@ def create_plan_job(
         policy_overrides=overrides or None,
         accounts=len(book.accounts),
         csms=len(book.csms),
+        kind="frontier" if request.frontier else "plan",
+        scenario=scenario_record(request.scenario) if request.scenario is not None else None,
+        note=request.note,
     )
     try:
         with db.writing() as session:
@@ -301,6 +308,7 @@ def plan_job_json(session: Session | Connection, job_id: str) -> bytes:
     columns = [_JOBS.c[f] for f in SUMMARY_FIELDS] + [
         _JOBS.c.progress,
         _JOBS.c.policy_overrides,
+        _JOBS.c.frontier,
         _JOBS.c.plan,
     ]
     row = session.execute(select(*columns).where(_JOBS.c.id == job_id)).first()
@@ -318,6 +326,7 @@ def plan_job_json(session: Session | Connection, job_id: str) -> bytes:
         progress = {"elapsed_seconds": out["elapsed_seconds"] or 0.0, "phase": "starting"}
     out["progress"] = progress
     out["policy_overrides"] = data["policy_overrides"]
+    out["frontier"] = data["frontier"]
     head = json.dumps(out, separators=(",", ":"))
     plan_text = data["plan"] if data["plan"] is not None else "null"
     return (head[:-1] + ',"plan":' + plan_text + "}").encode()
@@ -401,10 +410,14 @@ def _past(status: str) -> str:
 # ---------------------------------------------------------------- approve
 
 
-def approve_plan(db: Database, job_id: str, principal: Principal, note: str | None) -> ApprovalResult:
-    """Apply the plan's moves to the stored book in one transaction, one audit event per move.
+def approve_plan(
+    db: Database, job_id: str, principal: Principal, note: str | None, selected: list[str] | None = None
+) -> ApprovalResult:
+    """Apply the plan's moves (or only the `selected` ones) to the stored book in one transaction, one
+    audit event per move.
 
-    A plan computed on a book that has changed since is stale (409 naming what changed); nothing is applied.
+    A plan computed on a book that has changed since is stale (409 naming what changed); a scenario is never
+    applied; a partial approval whose book breaks a hard rule is refused; in each case nothing is applied.
     """
     with db.writing() as session:
         # The book's lock first, as every book write takes it (`lock_book`): one lock order, no deadlock.
@@ -433,6 +446,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
                 field="plan_id",
                 value=job_id,
             )
+        refuse_scenario(job)
         discarded = session.execute(
             select(_AUDIT.c.actor, _AUDIT.c.at).where(
                 _AUDIT.c.plan_id == job_id, _AUDIT.c.action == "plan_discarded"
@@ -449,6 +463,10 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
             _check_not_stale(session, job)
         now = utcnow()
         moves = session.execute(select(_MOVES).where(_MOVES.c.plan_id == job_id).order_by(_MOVES.c.seq)).all()
+        left: list[Any] = []
+        if selected is not None:
+            moves, left = choose_moves(job_id, moves, selected)
+            check_partial_book(session, job_id, moves)
         if moves:
             # Each moved account records who had it and the day the new CSM takes over (the handoff).
             session.execute(
@@ -469,7 +487,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
         unowned = (
             session.execute(select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.current_csm.is_(None))).scalars().all()
         )
-        assigned = [(account, planned[account]) for account in unowned if account in planned]
+        assigned = [(account, planned[account]) for account in unowned if account in planned and not left]
         if assigned:
             session.execute(
                 update(_ACCOUNTS)
@@ -528,6 +546,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
                 "book_revision": revision,
                 "detail": {
                     "moves": len(moves),
+                    **partial_detail(moves, left, selected is not None),
                     "new_assignments": len(assigned),
                     "plan_status": job.plan_status,
                     "input_sha256": job.input_sha256,
@@ -542,6 +561,7 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
     return ApprovalResult(
         plan_id=job_id,
         applied_moves=len(moves),
+        left_moves=len(left),
         applied_assignments=len(assigned),
         book_revision=revision,
         approved_by=principal.name,
@@ -550,7 +570,8 @@ def approve_plan(db: Database, job_id: str, principal: Principal, note: str | No
 
 
 def _check_not_stale(session: Session, job: PlanJob) -> None:
-    solved = solved_book(session, job.id)
+    # A re-plan solved its parent's book with the vetoes pinned: staleness is judged on the book before them.
+    solved = Book.model_validate_json(job.base_book) if job.base_book else solved_book(session, job.id)
     baseline = solved.model_copy(update={"policy": Policy.model_validate(job.base_policy or {})})
     current, revision = load_book(session)
     changes = book_changes(baseline, current)

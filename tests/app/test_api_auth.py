@@ -37,6 +37,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/plans/{plan_id}/changes"): {"ops", "scheduler"},
     ("GET", "/v1/plans/{plan_id}/changes.csv"): {"ops", "scheduler"},
     ("GET", "/v1/plans/{plan_id}/handoffs.csv"): {"ops"},
+    ("POST", "/v1/plans/{plan_id}/replan"): {"ops"},
+    ("GET", "/v1/plans/compare"): {"ops", "scheduler"},
     ("GET", "/v1/hiring-gaps"): {"ops", "hr"},
     ("POST", "/v1/hiring-gaps"): {"ops", "hr"},
     ("GET", "/v1/audit"): {"ops"},

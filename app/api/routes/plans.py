@@ -22,12 +22,16 @@ from app.models import (
     ApproveRequest,
     ErrorResponse,
     JobStatus,
+    PlanComparison,
     PlanCreated,
     PlanJobList,
     PlanJobPublic,
     PlanRequest,
+    ReplanRequest,
 )
+from app.services import compare as compare_service
 from app.services import plans as plan_service
+from app.services import replan as replan_service
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
 TOO_MANY: dict[int | str, dict[str, Any]] = {
@@ -73,6 +77,16 @@ def read_plans(
     return plan_service.list_plan_jobs(session, limit, offset, status)
 
 
+@router.get("/compare", response_model=PlanComparison, responses=NOT_FOUND)
+def compare_plans(
+    session: SessionDep,
+    _key: StartPlanKey,
+    ids: Annotated[str, Query(min_length=1, max_length=400, description="2 to 4 plan ids: A,B[,C,D]")],
+) -> PlanComparison:
+    """Plans side by side: moves, largest utilization and bound, out of band, fairness, every CSM's figures."""
+    return PlanComparison.model_validate(compare_service.compare_plans(session, ids))
+
+
 @router.get("/{plan_id}", response_model=PlanJobPublic, responses=NOT_FOUND)
 async def read_plan(plan_id: PlanId, db: DbDep, _key: StartPlanKey) -> Response:
     """The job: status, progress while running (elapsed seconds, best figures so far), the plan once done."""
@@ -95,6 +109,29 @@ def approve_plan(
     key: OpsKey,
     request: Annotated[ApproveRequest | None, Body()] = None,
 ) -> ApprovalResult:
-    """Apply the plan's moves to the stored book in one transaction, an audit event per move; 409 if stale."""
+    """Apply the plan's moves (or only `moves`) in one transaction, an audit event per move; 409 if stale, a
+    scenario, or if the moves left out leave a hard rule broken."""
     note = request.note if request is not None else None
-    return plan_service.approve_plan(db, plan_id, key, note)
+    moves = request.moves if request is not None else None
+    return plan_service.approve_plan(db, plan_id, key, note, moves)
+
+
+@router.post(
+    "/{plan_id}/replan",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=PlanCreated,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def replan_plan(
+    plan_id: PlanId,
+    db: DbDep,
+    runner: RunnerDep,
+    settings: SettingsDep,
+    key: OpsKey,
+    response: Response,
+    request: Annotated[ReplanRequest, Body()],
+) -> PlanCreated:
+    """Re-plan around vetoes: rejected accounts stay with their CSM, kept moves stay, the rest re-optimised."""
+    created = replan_service.replan(db, runner, settings, plan_id, request, key)
+    response.headers["Location"] = created.url
+    return created
