@@ -86,16 +86,15 @@ def test_a_succeeded_feasible_plan_on_the_unchanged_book_is_approved_once(make_a
 
 
 @SQLITE_ONLY
-def test_a_plan_of_an_inline_book_that_differs_from_the_stored_one_is_stale(make_api: Any) -> None:
+def test_a_plan_of_an_inline_book_is_a_scenario_and_never_approved(make_api: Any) -> None:
+    # CONTRACT.md: a plan on an inline book is a scenario, even one equal to the stored book.
     api = make_api(runner_concurrency=0)
     api.put("/v1/book", json=small_book())
-    inline = small_book()
-    inline["accounts"][0]["arr"] = 1
-    plan_id = queued_plan(api, {"book": inline})
+    plan_id = queued_plan(api, {"book": small_book()})
     finish(api, plan_id)
     answer = api.post(f"/v1/plans/{plan_id}/approve")
     assert answer.status_code == 409, answer.text
-    assert "differs from the plan's inline book" in answer.json()["message"]
+    assert "is a scenario" in answer.json()["message"]
 
 
 @SQLITE_ONLY
