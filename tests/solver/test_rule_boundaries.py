@@ -429,7 +429,10 @@ def moved_plan(lee_capacity: float = 1000, lee_arr_cap: float = 15_000_000) -> d
 
 
 def broken(book: dict[str, Any], plan: dict[str, Any]) -> set[str]:
-    return {v.rule for v in validate_plan(Book.model_validate(book), Plan.model_validate(plan))}
+    """The rules the hand-written plan breaks, the handoff schedule's aside (its own tests are in
+    test_handoffs.py; these plans carry no schedule)."""
+    violations = validate_plan(Book.model_validate(book), Plan.model_validate(plan))
+    return {v.rule for v in violations if not v.rule.startswith("handoff")}
 
 
 def test_the_hand_written_moved_plan_is_valid() -> None:

@@ -297,7 +297,8 @@ def test_a_renewal_just_outside_the_freeze_window_lets_the_account_move(
     load(plan, "c-ana").update(hours=100.0, utilization=0.1, arr=100_000, accounts=1)
     load(plan, "c-lee").update(hours=500.0, utilization=0.5, arr=500_000, accounts=2)
     plan.update(max_utilization=0.5, max_utilization_bound=0.5)
-    assert rules_broken(book, plan) == broken
+    # The move carries no handoff schedule (tested in test_handoffs.py): only the freeze is judged here.
+    assert {rule for rule in rules_broken(book, plan) if not rule.startswith("handoff")} == broken
 
 
 def test_an_onboarding_account_moved_away_is_caught() -> None:

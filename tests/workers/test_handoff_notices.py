@@ -83,8 +83,9 @@ def test_each_wave_is_announced_once_on_its_day_with_two_schedulers_on_postgres(
     schedulers = [Database(pg_url), Database(pg_url)]
     try:
         runner = DistributedRunner(db, settings)
-        for _round in range(3):  # every scheduler's whole round of maintenance, three times over
+        for _round in range(3):  # every process's ticker round and its webhook thread's round, three times
             _together(lambda d: maintenance(d, runner, settings), schedulers)
+            _together(lambda d: send_handoff_notices(d, settings), schedulers)
         assert sorted(e["wave"] for e in _handoff_events()) == [1, 2]
         next_week = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
         for _round in range(2):
