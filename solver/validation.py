@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from solver import policy as rules
 from solver.schema import CSM, Account, Book, Pair, Plan, Policy
+from solver.validation_fairness import fairness_problems
 
 # Plans may round what they report: hours to 0.1 h, utilization to 3 decimals, money to the unit.
 HOURS_TOLERANCE = 0.05 + 1e-6
@@ -337,6 +338,7 @@ def validate_plan(book: Book, plan: Plan) -> list[Violation]:
     check.utilization_figures(true_max)
     if plan.objective == "min_cost" or book.policy.objective == "min_cost":
         check.cost_figures()
+    check.violations += [Violation("fairness", m) for m in fairness_problems(book, plan)]
     return check.violations
 
 

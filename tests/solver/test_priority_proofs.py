@@ -210,7 +210,6 @@ def tiny_books(draw: st.DrawFn) -> dict[str, Any]:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(data=tiny_books())
-@pytest.mark.xfail(strict=True, reason="first-round engine: fixed in the next commit")
 def test_a_plan_marked_optimal_is_the_best_by_the_four_priorities_and_its_bound_is_safe(
     make_book: MakeBook, data: dict[str, Any]
 ) -> None:
@@ -234,7 +233,6 @@ def test_a_plan_marked_optimal_is_the_best_by_the_four_priorities_and_its_bound_
 # ---------------------------------------------------------------- the three counterexamples
 
 
-@pytest.mark.xfail(strict=True, reason="first-round engine: fixed in the next commit")
 def test_where_not_everything_fits_the_most_arr_is_served(make_book: MakeBook) -> None:
     # c1 has left; c0's ARR cap is $103k; a0 ($41k) and a4 ($45k) were c1's, a3 ($23k) is new. Serving the
     # most ARR serves a0 and a4 (86k) and leaves a3 out (the first-round rule served a3 and one of them).
@@ -272,7 +270,6 @@ def test_of_two_moves_that_even_the_book_the_one_moving_less_arr_is_made(make_bo
     assert [m.account for m in plan.moves] == ["a1"]
 
 
-@pytest.mark.xfail(strict=True, reason="first-round engine: fixed in the next commit")
 def test_where_achievable_means_the_fewest_csms_outside_the_band(make_book: MakeBook) -> None:
     # One 927 h account, three CSMs: every CSM is out of the band whoever takes it, so the band count does
     # not decide, and the level does: 927 / 1170 = 79.2 %, not 591 / 600 = 98.5 % on the small CSM.
@@ -291,7 +288,6 @@ def test_where_achievable_means_the_fewest_csms_outside_the_band(make_book: Make
     assert plan.max_utilization == pytest.approx(927 / 1170, abs=1e-4)
 
 
-@pytest.mark.xfail(strict=True, reason="first-round engine: fixed in the next commit")
 def test_a_bound_that_meets_the_level_is_rounded_down(make_book: MakeBook) -> None:
     # 1,477 h on one 1,560 h CSM: 0.946795 rounds to 0.9468 to the nearest, which is above the optimum.
     book = make_book([{"id": "a", "hours_per_year": 1477}], [{"id": "c0", "capacity_hours": 1560}])
