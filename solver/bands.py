@@ -40,7 +40,8 @@ class BandConstraints:
         self.values: list[Callable[[], dict[int, int]]] = []  # per band: the plan's figures now
         self._hours(served_fixed)
         for b in range(len(pm.bands)):
-            self._metric(b, served_fixed)
+            if b not in pm.skip_bands:
+                self._metric(b, served_fixed)
         self._memo: tuple[int, set[int]] = (-1, set())
         for c, var in self.out.items():
             pm.extra_hints.append((var, functools.partial(self._out_hint, c=c)))

@@ -32,10 +32,11 @@ class ModelClass:
 
 
 def make_classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_split: str) -> list[ModelClass]:
-    """The classes of `units` over `csm_set`; `arr_split` is "none", "exact" or "bucket"."""
+    """The classes of `units` over `csm_set`; `arr_split` is "none", "exact", or "bucket" (5 %)."""
     groups: dict[tuple[tuple[int, ...], int, int | None, int, tuple[int, ...]], list[Unit]] = {}
     singles: list[ModelClass] = []
     restricted: dict[int, tuple[int, ...]] = {}
+    counted = [b.metric != "arr" for b in problem.bands]
     for u in units:
         elig = restricted.get(id(u.eligible))
         if elig is None:
@@ -64,9 +65,11 @@ def make_classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_spl
             arr_key = math.ceil(u.arr)
         else:
             arr_key = math.ceil(math.log(u.arr + 1.0, 1.05))
-        groups.setdefault((elig, u.hours, home, arr_key, u.figures), []).append(u)
+        # ARR figures are the class's `arr` (split above when it matters); the other figures split classes.
+        figures = tuple(f for f, keep in zip(u.figures, counted, strict=False) if keep)
+        groups.setdefault((elig, u.hours, home, arr_key, figures), []).append(u)
     out = []
-    for (elig, hours, home, _, figures), members in groups.items():
+    for (elig, hours, home, _, _), members in groups.items():
         out.append(
             ModelClass(
                 units=members,
@@ -77,7 +80,7 @@ def make_classes(problem: Problem, units: list[Unit], csm_set: set[int], arr_spl
                 home=home,
                 cost={},
                 soft={},
-                figures=figures,
+                figures=members[0].figures,
             )
         )
     return out + singles

@@ -17,6 +17,7 @@ from fractions import Fraction
 import ortools
 
 from solver import policy as rules
+from solver.arr_swaps import even_out_arr_by_swaps
 from solver.bounds import pool_plan_bound, serves_all
 from solver.construct import (
     UNASSIGNED,
@@ -159,6 +160,11 @@ def solve(
         results[pool.index] = _improve_pool(
             problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
         )
+        if not min_cost and not results[pool.index][0].proven:
+            # ARR band repair where the model proved nothing (bucketed ARR): swaps that change only ARR.
+            even_out_arr_by_swaps(
+                problem, state, pool, None if pol.deterministic else time.monotonic() + 0.2 * budget
+            )
         report(f"pool {pool.name}", done)
 
     # Second pass: the time left goes to the pools not yet proven, hardest (largest) first.

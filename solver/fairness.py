@@ -62,9 +62,10 @@ def plan_fairness(problem: Problem, state: State) -> list[Fairness]:
     if not any(b.metric == "arr" for b in bands):
         shown.append(("arr", None))
     pairs = rules.pairs_index(book) if book.pairs else {}
-    # One pass over the book: each CSM's totals before (current_csm) and after (the plan).
-    after: dict[str, dict[str, Fraction]] = {name: {} for name, _ in shown}
-    before: dict[str, dict[str, Fraction]] = {name: {} for name, _ in shown}
+    # One pass over the book: each CSM's totals before (current_csm) and after (the plan), in whole numbers
+    # (hours scaled, ARR as given: a float sum of whole amounts is exact), made exact fractions per CSM.
+    after: dict[str, dict[str, float]] = {name: {} for name, _ in shown}
+    before: dict[str, dict[str, float]] = {name: {} for name, _ in shown}
     for a_index, a in enumerate(book.accounts):
         c = state.assign[problem.unit_of_account[a_index]]
         now = problem.csms[c].id if c != UNASSIGNED else None
@@ -74,13 +75,13 @@ def plan_fairness(problem: Problem, state: State) -> list[Fairness]:
             p = pairs.get((a.id, who))
             for name, band in shown:
                 if name == "hours":
-                    add = Fraction(math.ceil(rules.pair_hours(a, p, pol) * HOURS_SCALE - 1e-6), HOURS_SCALE)
+                    add = float(math.ceil(rules.pair_hours(a, p, pol) * HOURS_SCALE - 1e-6))
                 elif name == "arr":
-                    add = Fraction(a.arr)
+                    add = a.arr
                 else:
                     assert band is not None
-                    add = Fraction(account_figure(a, band, book, problem.today))
-                table[name][who] = table[name].get(who, Fraction(0)) + add
+                    add = account_figure(a, band, book, problem.today)
+                table[name][who] = table[name].get(who, 0.0) + add
     holders = set(before["hours"])
     out: list[Fairness] = []
     for pool in problem.pools:
@@ -91,8 +92,9 @@ def plan_fairness(problem: Problem, state: State) -> list[Fairness]:
         had_any = bool(holders & caps.keys())
         for name, band in shown:
             t = tol if name == "hours" else None
-            now_values = {i: after[name].get(i, Fraction(0)) for i in caps}
-            then_values = {i: before[name].get(i, Fraction(0)) for i in caps}
+            scale = HOURS_SCALE if name == "hours" else 1
+            now_values = {i: Fraction(after[name].get(i, 0.0)) / scale for i in caps}
+            then_values = {i: Fraction(before[name].get(i, 0.0)) / scale for i in caps}
             out.append(
                 Fairness(
                     pool=pool.name,

@@ -37,7 +37,7 @@ MAX_INT_ARR = 2**40
 # A model of at most this many account x CSM pairs keeps ARR exact (one class per ARR value) when only an
 # ARR cap needs it; when ARR is an objective (served, moved, banded) the larger limit; past it, 5 % buckets.
 EXACT_ARR_PAIRS = 5_000
-EXACT_ARR_OBJECTIVE_PAIRS = 30_000
+EXACT_ARR_OBJECTIVE_PAIRS = 8_000
 SAFE = 2**62  # CP-SAT refuses a model whose linear expressions could overflow 64 bits
 
 
@@ -106,18 +106,24 @@ class PoolModel:
             state.remove(u)
         self.bands: list[Band] = [] if min_cost else list(problem.bands)
         cap_binds = arr_cap_can_bind(problem, state, self.units, csms)
+        # ARR serves as an objective when not everyone is served (most ARR) or accounts have a home (least
+        # ARR moved); an ARR band or spread needs it per CSM.
         arr_objective = not min_cost and (
-            not hint_serves_all
-            or any(home_csm(problem, u) is not None for u in self.units)
-            or any(b.metric == "arr" for b in self.bands)
+            not hint_serves_all or any(home_csm(problem, u) is not None for u in self.units)
         )
+        arr_banded = any(b.metric == "arr" for b in self.bands)
         pairs = len(self.units) * len(csms)
-        if not cap_binds and not arr_objective:
+        self.skip_bands: set[int] = set()  # bands left out of this model (ARR when it cannot be exact)
+        if not cap_binds and not arr_objective and not arr_banded:
             arr_split = "none"
-        elif pairs <= (EXACT_ARR_OBJECTIVE_PAIRS if arr_objective else EXACT_ARR_PAIRS):
+        elif pairs <= (EXACT_ARR_OBJECTIVE_PAIRS if arr_objective or arr_banded else EXACT_ARR_PAIRS):
             arr_split = "exact"
         else:
-            arr_split = "bucket"
+            # Past it, ARR in 5 % buckets for caps and objectives; the ARR band is then left to the engine's
+            # like-for-like swaps (solver/arr_swaps.py), which move ARR without changing any hours, and the
+            # pool is not claimed optimal.
+            arr_split = "bucket" if cap_binds or arr_objective else "none"
+            self.skip_bands = {b for b, band in enumerate(self.bands) if band.metric == "arr"}
         self.arr_in_caps = cap_binds
         whole = all(
             float(x).is_integer()
@@ -127,7 +133,7 @@ class PoolModel:
                 *(problem.csms[c].arr_cap or 0.0 for c in csms),
             )
         )
-        self.result.exact = arr_split == "none" or (arr_split == "exact" and whole)
+        self.result.exact = not self.skip_bands and (arr_split == "none" or (arr_split == "exact" and whole))
         self.classes = make_classes(problem, self.units, csm_set, arr_split)
         self.model = cp_model.CpModel()
         self.solver = cp_model.CpSolver()
@@ -142,6 +148,9 @@ class PoolModel:
         self.load_vars: dict[int, cp_model.IntVar] = {}
         self.fixed_total: int | None = None  # the pool's total load, when serving everyone makes it constant
         self.band_as_given = False
+        # Every earlier phase is held at the best there is (proven, or at its floor: all served, no CSM
+        # out of band, no move): only then does the level phase's bound hold for every plan.
+        self.held_at_best = True
         self._variables(max_moves)
 
     # ------------------------------------------------------------ model building
@@ -164,24 +173,26 @@ class PoolModel:
         for c in self.csms:
             info = problem.csms[c]
             terms = self.by_csm[c]
-            hours_expr = sum(cl.hours[c] * y[k, c] for k, cl in terms)
+            ys = [y[k, c] for k, _ in terms]
+            hours_expr = _wsum(ys, [cl.hours[c] for _, cl in terms])
             self.load[c] = state.load[c] + hours_expr
             # Capacity: a CSM's hours stay within the hours they can give this year.
             model.add(hours_expr <= info.capacity - state.load[c])
             # ARR cap: the ARR under management stays under the segment's ceiling.
             if self.arr_in_caps and info.arr_cap is not None:
-                model.add(sum(cl.arr * y[k, c] for k, cl in terms) <= math.floor(info.arr_cap - state.arr[c]))
+                model.add(_wsum(ys, [cl.arr for _, cl in terms]) <= math.floor(info.arr_cap - state.arr[c]))
             # Book-size cap.
             if info.max_accounts is not None:
-                model.add(sum(cl.size * y[k, c] for k, cl in terms) <= info.max_accounts - state.count[c])
+                model.add(_wsum(ys, [cl.size for _, cl in terms]) <= info.max_accounts - state.count[c])
         # Each CSM's figure per band: what is held outside the model plus the classes it takes.
         self.frozen_figures = self._frozen_figures()
         self._symmetry()
-        self.served = sum(classes[k].size * v for (k, _), v in y.items())
-        self.served_arr = sum(classes[k].arr * v for (k, _), v in y.items())
+        keys, ys = list(y), list(y.values())
+        self.served = _wsum(ys, [classes[k].size for k, _ in keys])
+        self.served_arr = _wsum(ys, [classes[k].arr for k, _ in keys])
         self.moved = {(k, c): moved_by(problem, classes[k], c) for (k, c) in y}
-        self.moves_expr = sum(self.moved[key][0] * v for key, v in y.items())
-        self.arr_moved = sum(self.moved[key][1] * v for key, v in y.items())
+        self.moves_expr = _wsum(ys, [self.moved[key][0] for key in keys])
+        self.arr_moved = _wsum(ys, [self.moved[key][1] for key in keys])
         if max_moves is not None:
             # max_moves: the plan changes at most this many relationships.
             model.add(self.moves_expr <= max_moves)
@@ -189,7 +200,10 @@ class PoolModel:
         self.figure: list[dict[int, cp_model.LinearExprT]] = [
             {
                 c: self.frozen_figures[b][c]
-                + sum(self._class_figure(cl, b) * y[k, c] for k, cl in self.by_csm[c])
+                + _wsum(
+                    [y[k, c] for k, _ in self.by_csm[c]],
+                    [self._class_figure(cl, b) for _, cl in self.by_csm[c]],
+                )
                 for c in self.csms
             }
             for b in range(len(self.bands))
@@ -366,6 +380,7 @@ class PoolModel:
             self.result.phases.append("serve")
             self.result.serve_proven = ok_arr and ok_count and self.result.exact
             self.result.proven &= self.result.serve_proven
+            self.held_at_best &= self.result.serve_proven
         else:
             self.hold_at_least(self.served, self.max_served)
             self.result.served_arr_bound = sum(cl.arr * len(cl.units) for cl in self.classes)
@@ -399,6 +414,7 @@ class PoolModel:
             self.result.phases.append("band")
             self.result.proven &= ok
             found = bands.hint_outside()
+            self.held_at_best &= ok or found == 0
         self.hold_at_most(outside, found)
 
     def moves(self) -> None:
@@ -413,12 +429,13 @@ class PoolModel:
         self.hold_at_most(self.arr_moved, self.hint_sum(lambda k, c: self.moved[k, c][1]))
         self.result.phases.append("moves")
         self.result.proven &= ok and ok_arr
+        self.held_at_best &= ok or self.hint_sum(lambda k, c: self.moved[k, c][0]) == 0
 
     def level(self, level_floor: float | None, share: float) -> None:
         """With serving, bands and moves held, the largest utilization in the pool as low as it can go."""
         if not self.cap_csms:
             return
-        prior_proven = self.result.proven and self.result.exact
+        prior_proven = self.held_at_best
         if self.bands and self.whole_pool:
             self.reserve = 0.25 * self.time_left()
         settle_level(self, level_floor, share)
@@ -556,7 +573,8 @@ def optimize(
         pm.moves()
     pm.level(level_floor, level_share)
     for b in range(len(pm.bands)):
-        pm.spread(b)
+        if b not in pm.skip_bands:
+            pm.spread(b)
     pm.soft()
     return pm.write_back()
 
@@ -584,6 +602,11 @@ def _read(
                 i += 1
         for u in ordered[i:]:
             hint[u.index] = UNASSIGNED
+
+
+def _wsum(variables: list[cp_model.IntVar], coefficients: list[int]) -> cp_model.LinearExpr:
+    """Σ coefficient x variable, built in one call (the Python sum of terms is slow for large pools)."""
+    return cp_model.LinearExpr.weighted_sum(variables, coefficients)
 
 
 def _capped(loads: dict[int, int], *, c: int, cap: int) -> int:

@@ -290,3 +290,31 @@ def test_a_bad_balance_metric_is_rejected_naming_the_field(
     with pytest.raises(ValidationError) as err:
         make_book([{"id": "a"}], [{"id": "c0"}], balance_metrics=metrics)
     assert "balance_metrics" in str(err.value) and named in str(err.value)
+
+
+# ---------------------------------------------------------------- ARR band repair by like-for-like swaps
+
+
+def test_arr_swaps_bring_csms_into_the_arr_band_without_changing_hours_or_book_sizes(
+    make_book: MakeBook,
+) -> None:
+    from solver.arr_swaps import even_out_arr_by_swaps
+    from solver.construct import State
+    from solver.prepare import build_problem
+
+    arrs = [900_000, 800_000, 300_000, 200_000, 100_000, 50_000]
+    book = make_book(
+        [{"id": f"a{i}", "arr": a, "hours_per_year": 50} for i, a in enumerate(arrs)],
+        [{"id": "c0", "capacity_hours": 300}, {"id": "c1", "capacity_hours": 300}],
+        balance_metrics={"arr": 0.15},
+    )
+    problem = build_problem(book)
+    state = State.empty(problem)
+    for u in problem.units:
+        state.place(u, 0 if u.index < 3 else 1)  # c0 holds the three largest: $2.0M against $350k
+    hours, count = list(state.load), list(state.count)
+    swaps = even_out_arr_by_swaps(problem, state, problem.pools[0], deadline=None)
+    assert swaps >= 1
+    assert (state.load, state.count) == (hours, count)
+    # $2.35M over two equal CSMs: $1.175M each ± 15 %, i.e. $998,750-$1,351,250.
+    assert all(998_750 <= state.arr[c] <= 1_351_250 for c in (0, 1)), state.arr
