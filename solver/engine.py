@@ -583,8 +583,17 @@ def _assemble(
         bound = min(bound, level)
         served_all = serves_all(problem, state, pool)
         optimal = res.proven and "lns" not in res.phases
-        if not min_cost and not optimal and level - bound <= 1e-9 and served_all and not problem.has_current:
-            optimal = True  # fresh book at its proven lower bound: nothing left to prove
+        if (
+            not min_cost
+            and not optimal
+            and level - bound <= 1e-9
+            and served_all
+            and not problem.has_current
+            and not problem.bands
+        ):
+            # A fresh book at its proven lower bound: nothing left to prove (with balance_metrics the band
+            # count and the spreads would still need their proofs).
+            optimal = True
         if min_cost:
             if res.cost_bound is not None and cost_bound is not None:
                 cost_bound += res.cost_bound
