@@ -9,12 +9,13 @@ then one class per ARR value (exact) or per 5 % ARR bucket priced at its upper e
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 from ortools.sat.python import cp_model
 
-from solver.construct import State, home_csm
+from solver.construct import UNASSIGNED, State, home_csm
 from solver.prepare import Problem, Unit
 
 
@@ -121,3 +122,28 @@ def arr_cap_can_bind(problem: Problem, state: State, units: list[Unit], csms: li
 def as_expr(x: cp_model.LinearExprT) -> cp_model.LinearExpr:
     """A load or figure, typed as a linear expression for the type checker (a number works the same)."""
     return cast(cp_model.LinearExpr, x)
+
+
+def read_counts(
+    classes: list[ModelClass],
+    y: dict[tuple[int, int], cp_model.IntVar],
+    value: Callable[[tuple[int, int]], int],
+    hint: dict[int, int],
+) -> None:
+    """Turn class counts back into units: the home CSM keeps its largest-ARR accounts, the next largest
+    move, and the smallest ARR are the ones left unserved."""
+    for k, cl in enumerate(classes):
+        counts = {c: int(value((k, c))) for c in cl.csms}
+        ordered = sorted(cl.units, key=lambda u: -u.arr)
+        if cl.home is not None and counts.get(cl.home, 0):
+            stay = counts.pop(cl.home)
+            for u in ordered[:stay]:
+                hint[u.index] = cl.home
+            ordered = ordered[stay:]
+        i = 0
+        for c in sorted(counts):
+            for _ in range(counts[c]):
+                hint[ordered[i].index] = c
+                i += 1
+        for u in ordered[i:]:
+            hint[u.index] = UNASSIGNED

@@ -14,7 +14,6 @@ Interchangeable accounts are aggregated into classes (solver/classes.py).
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import itertools
 import math
@@ -23,16 +22,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ortools.math_opt.python import mathopt
 from ortools.sat.python import cp_model
 
 from solver.bands import BandConstraints
-from solver.classes import ModelClass, arr_cap_can_bind, make_classes, moved_by
+from solver.classes import ModelClass, arr_cap_can_bind, make_classes, moved_by, read_counts
 from solver.classes import as_expr as _expr
 from solver.construct import UNASSIGNED, State, home_csm
 from solver.level import settle_level
 from solver.metrics import Band, integer_edges
 from solver.prepare import Problem
+from solver.serve_mip import serve_by_mip
 
 UTIL_SCALE = 100_000  # utilization resolution when capacities differ (0.001 point)
 MAX_INT_ARR = 2**40
@@ -353,7 +352,7 @@ class PoolModel:
             return True, None
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False, None
-        _read(self.classes, self.y, lambda key: solver.value(self.y[key]), self.hint)
+        read_counts(self.classes, self.y, lambda key: solver.value(self.y[key]), self.hint)
         if objective is None:
             return False, None
         return status == cp_model.OPTIMAL, solver.best_objective_bound
@@ -372,7 +371,7 @@ class PoolModel:
         size_of = lambda k, c: self.classes[k].size  # noqa: E731
         if self.hint_sum(size_of) < self.max_served:
             # Tight pools are LP-strong: a plain MIP (HiGHS) first gives CP-SAT a better start and a bound.
-            mip_bound = self._serve_by_mip(0.3 * max(0.05, self.time_left()))
+            mip_bound = serve_by_mip(self, 0.3 * max(0.05, self.time_left()))
             ok_arr, bound = self.run(self.served_arr, 0.2, maximize=True)
             found = self.hint_sum(arr_of)
             self.hold_at_least(self.served_arr, found)
@@ -397,49 +396,6 @@ class PoolModel:
             self.result.served_arr_bound += self.frozen_arr
         if self.hint_sum(size_of) == self.max_served:
             self._everyone_served()
-
-    def _serve_by_mip(self, seconds: float) -> int | None:
-        """The serve phase's first objective as a plain MIP of the classes (HiGHS through MathOpt): the most
-        ARR under the same hard rules. Adopted as the hint when it serves more ARR; returns its proven upper
-        bound on served ARR (rounded up past HiGHS's tolerances), or None."""
-        if self.params.deterministic or not self.whole_pool or seconds < 0.1:
-            return None  # HiGHS has no deterministic clock
-        classes, problem, state = self.classes, self.problem, self.state
-        m = mathopt.Model(name="serve")
-        z = {key: m.add_integer_variable(lb=0, ub=len(classes[key[0]].units)) for key in self.y}
-        for k, cl in enumerate(classes):
-            m.add_linear_constraint(sum(z[k, c] for c in cl.csms) <= len(cl.units))
-        for c in self.csms:
-            info, terms = problem.csms[c], self.by_csm[c]
-            m.add_linear_constraint(
-                sum(cl.hours[c] * z[k, c] for k, cl in terms) <= info.capacity - state.load[c]
-            )
-            if self.arr_in_caps and info.arr_cap is not None:
-                m.add_linear_constraint(
-                    sum(cl.arr * z[k, c] for k, cl in terms) <= math.floor(info.arr_cap - state.arr[c])
-                )
-            if info.max_accounts is not None:
-                m.add_linear_constraint(
-                    sum(cl.size * z[k, c] for k, cl in terms) <= info.max_accounts - state.count[c]
-                )
-        if self.max_moves is not None:
-            m.add_linear_constraint(sum(self.moved[key][0] * v for key, v in z.items()) <= self.max_moves)
-        m.maximize(sum(classes[k].arr * v for (k, _), v in z.items()))
-        result = mathopt.solve(
-            m,
-            mathopt.SolverType.HIGHS,
-            params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=seconds)),
-        )
-        if result.has_primal_feasible_solution():
-            values = result.variable_values()
-            counts = {key: round(values[v]) for key, v in z.items()}
-            ours = self.hint_sum(lambda k, c: classes[k].arr)
-            if sum(classes[k].arr * n for (k, _), n in counts.items()) > ours:
-                _read(classes, self.y, lambda key: counts[key], self.hint)
-        bound = result.termination.objective_bounds.dual_bound
-        if not math.isfinite(bound):
-            return None
-        return math.ceil(bound + 1e-6 * abs(bound) + 1)
 
     def _everyone_served(self) -> None:
         """Everyone is served: say so class by class, and (hours not depending on the CSM) that the total
@@ -629,31 +585,6 @@ def optimize(
             pm.spread(b)
     pm.soft()
     return pm.write_back()
-
-
-def _read(
-    classes: list[ModelClass],
-    y: dict[tuple[int, int], cp_model.IntVar],
-    value: Callable[[tuple[int, int]], int],
-    hint: dict[int, int],
-) -> None:
-    """Turn class counts back into units: the home CSM keeps its largest-ARR accounts, the next largest
-    move, and the smallest ARR are the ones left unserved."""
-    for k, cl in enumerate(classes):
-        counts = {c: int(value((k, c))) for c in cl.csms}
-        ordered = sorted(cl.units, key=lambda u: -u.arr)
-        if cl.home is not None and counts.get(cl.home, 0):
-            stay = counts.pop(cl.home)
-            for u in ordered[:stay]:
-                hint[u.index] = cl.home
-            ordered = ordered[stay:]
-        i = 0
-        for c in sorted(counts):
-            for _ in range(counts[c]):
-                hint[ordered[i].index] = c
-                i += 1
-        for u in ordered[i:]:
-            hint[u.index] = UNASSIGNED
 
 
 def _wsum(variables: list[cp_model.IntVar], coefficients: list[int]) -> cp_model.LinearExpr:
