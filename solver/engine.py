@@ -204,9 +204,10 @@ def solve(
         report(f"pool {pool.name} (second pass)", len(problem.pools))
 
     # The second pass may have moved ARR again: a last ARR band repair (swaps that move only ARR).
+    repair_until = time.monotonic() + 1.5  # for all pools together
     for pool in problem.pools if not min_cost else ():
         if pool.index in results and not results[pool.index][0].proven:
-            even_out_arr_by_swaps(problem, state, pool, None if pol.deterministic else time.monotonic() + 1.0)
+            even_out_arr_by_swaps(problem, state, pool, None if pol.deterministic else repair_until)
     return _assemble(problem, state, results, info())
 
 
