@@ -216,16 +216,7 @@ class PoolModel:
 
     def _frozen_figures(self) -> list[dict[int, int]]:
         """Per band, what each CSM holds outside the model (frozen units, and the rest of a neighbourhood)."""
-        if not self.bands:
-            return []
-        out = [dict.fromkeys(self.csms, 0) for _ in self.bands]
-        csm_set = set(self.csms)
-        for u in self.problem.units:
-            c = self.state.assign[u.index]
-            if c in csm_set:
-                for b in range(len(self.bands)):
-                    out[b][c] += math.ceil(u.arr - 1e-9) if self.bands[b].metric == "arr" else u.figures[b]
-        return out
+        return [{c: self.state.figures[c][b] for c in self.csms} for b in range(len(self.bands))]
 
     def _symmetry(self) -> None:
         """CSMs with the same capacity, caps, frozen load and eligible classes, holding no one's existing
