@@ -28,19 +28,23 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
         m.add_linear_constraint(sum(z[k, c] for c in cl.csms) <= len(cl.units))
     for c in pm.csms:
         info, terms = problem.csms[c], pm.by_csm[c]
+        if not terms:
+            continue  # takes nothing in this model: no row to write
         m.add_linear_constraint(
             sum(cl.hours[c] * z[k, c] for k, cl in terms) <= info.capacity - state.load[c]
         )
         if pm.arr_in_caps and info.arr_cap is not None:
-            m.add_linear_constraint(
-                sum(cl.arr * z[k, c] for k, cl in terms) <= math.floor(info.arr_cap - state.arr[c])
-            )
+            room = math.floor(info.arr_cap - state.arr[c])
+            m.add_linear_constraint(sum(cl.arr * z[k, c] for k, cl in terms) <= room)
         if info.max_accounts is not None:
             m.add_linear_constraint(
                 sum(cl.size * z[k, c] for k, cl in terms) <= info.max_accounts - state.count[c]
             )
-    if pm.max_moves is not None:
-        m.add_linear_constraint(sum(pm.moved[key][0] * v for key, v in z.items()) <= pm.max_moves)
+    moving = [(pm.moved[key][0], v) for key, v in z.items() if pm.moved[key][0]]
+    if pm.max_moves is not None and moving:
+        m.add_linear_constraint(sum(n * v for n, v in moving) <= pm.max_moves)
+    if not z:
+        return None
     m.maximize(sum(classes[k].arr * v for (k, _), v in z.items()))
     result = mathopt.solve(
         m,
