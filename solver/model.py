@@ -382,7 +382,10 @@ class PoolModel:
             self.held_at_best &= self.result.serve_proven
         else:
             self.hold_at_least(self.served, self.max_served)
-            self.result.served_arr_bound = sum(cl.arr * len(cl.units) for cl in self.classes)
+            # Everyone served: the bound is what they hold (a class's `arr` is its largest, not each one's).
+            self.result.served_arr_bound = sum(
+                math.ceil(u.arr - 1e-9) for cl in self.classes for u in cl.units
+            )
         if self.result.served_arr_bound is not None:
             self.result.served_arr_bound += self.frozen_arr
         if self.hint_sum(size_of) == self.max_served:
