@@ -3,8 +3,11 @@ plans serving more ARR faster than CP-SAT's search, and proves a bound on the AR
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import os
+import sys
 from typing import TYPE_CHECKING
 
 from ortools.math_opt.python import mathopt
@@ -12,6 +15,8 @@ from ortools.math_opt.python import mathopt
 from solver.classes import read_counts
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from solver.model import PoolModel
 
 
@@ -46,11 +51,12 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
     if not z:
         return None
     m.maximize(sum(classes[k].arr * v for (k, _), v in z.items()))
-    result = mathopt.solve(
-        m,
-        mathopt.SolverType.HIGHS,
-        params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=seconds)),
-    )
+    with _stdout_to_stderr():
+        result = mathopt.solve(
+            m,
+            mathopt.SolverType.HIGHS,
+            params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=seconds)),
+        )
     if result.has_primal_feasible_solution():
         values = result.variable_values()
         counts = {key: round(values[v]) for key, v in z.items()}
@@ -61,3 +67,18 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
     if not math.isfinite(bound):
         return None
     return math.ceil(bound + 1e-6 * abs(bound) + 1)
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """HiGHS prints some diagnostics straight to file descriptor 1; the CLI's stdout carries the plan JSON,
+    so while HiGHS runs, descriptor 1 points at stderr."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

@@ -59,3 +59,21 @@ def test_a_book_with_some_health_and_red_accounts_plans_with_a_warning(api: Api)
     plan = answer.json()
     assert any("red_accounts" in w for w in plan["warnings"])
     assert {f["metric"] for f in plan["fairness"]} >= {"hours", "arr", "red_accounts"}
+
+
+def test_an_overloaded_book_plans_with_nothing_but_the_plan_on_stdout(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The serve phase runs HiGHS here (not everything fits); whatever it prints must not reach stdout.
+    accounts = [
+        {"id": f"a{i}", "arr": 10_000 * (i + 1), "tier": "smb", "hours_per_year": 40 + i} for i in range(12)
+    ]
+    path = tmp_path / "book.json"
+    path.write_text(
+        json.dumps({"accounts": accounts, "csms": [{"id": "c-ana", "tiers": ["smb"], "capacity_hours": 200}]})
+    )
+    code = main(["solve", str(path), "--time-limit", "3"])
+    out, _ = capfd.readouterr()
+    assert code == 0
+    plan = json.loads(out)
+    assert plan["unassigned"] and plan["pools"][0]["served_arr_bound"] >= plan["pools"][0]["served_arr"]
