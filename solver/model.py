@@ -362,7 +362,7 @@ class PoolModel:
         size_of = lambda k, c: self.classes[k].size  # noqa: E731
         if self.hint_sum(size_of) < self.max_served:
             # Tight pools are LP-strong: a plain MIP (HiGHS) first gives CP-SAT a better start and a bound.
-            mip_bound = serve_by_mip(self, 0.3 * max(0.05, self.time_left()))
+            mip_bound = serve_by_mip(self, 0.5 * max(0.05, self.time_left()))
             ok_arr, bound = self.run(self.served_arr, 0.2, maximize=True)
             found = self.hint_sum(arr_of)
             self.hold_at_least(self.served_arr, found)
