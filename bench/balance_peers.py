@@ -105,12 +105,13 @@ def judge(book: Book, assignment: Assignment, tolerance: float = 0.15) -> dict[s
     arr: defaultdict[int, float] = defaultdict(float)
     count: defaultdict[int, int] = defaultdict(int)
     index = {a.id: i for i, a in enumerate(inst.accounts)}
-    unassigned = 0
+    unassigned = moves = 0
     for account_id, csm_id in assignment.items():
         if csm_id is None:
             unassigned += 1
             continue
         a, c = index[account_id], inst.csm_index[csm_id]
+        moves += inst.current[a] is not None and inst.current[a] != c
         hours[c] += inst.hours(a, c)
         arr[c] += inst.accounts[a].arr
         count[c] += 1
@@ -138,6 +139,7 @@ def judge(book: Book, assignment: Assignment, tolerance: float = 0.15) -> dict[s
         "arr_spread_per_hour": round(spread, 1),
         "max_utilization": round(top, 4),
         "unassigned": unassigned,
+        "moves": moves,
     }
 
 
