@@ -20,15 +20,13 @@ if TYPE_CHECKING:
     from solver.model import PoolModel
 
 
-def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
-    """The serve phase's first objective as a plain MIP of the classes (HiGHS through MathOpt): the most
-    ARR under the same hard rules. Adopted as the hint when it serves more ARR; returns its proven upper
-    bound on served ARR (rounded up past HiGHS's tolerances), or None."""
-    if pm.params.deterministic or not pm.whole_pool or seconds < 0.1:
-        return None  # HiGHS has no deterministic clock
+def _serve_model(
+    pm: PoolModel, *, integer: bool
+) -> tuple[mathopt.Model, dict[tuple[int, int], mathopt.Variable]] | None:
+    """The most ARR under the model's hard rules, over class counts (integer, or its LP relaxation)."""
     classes, problem, state = pm.classes, pm.problem, pm.state
     m = mathopt.Model(name="serve")
-    z = {key: m.add_integer_variable(lb=0, ub=len(classes[key[0]].units)) for key in pm.y}
+    z = {key: m.add_variable(lb=0, ub=len(classes[key[0]].units), is_integer=integer) for key in pm.y}
     for k, cl in enumerate(classes):
         m.add_linear_constraint(sum(z[k, c] for c in cl.csms) <= len(cl.units))
     for c in pm.csms:
@@ -51,6 +49,20 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
     if not z:
         return None
     m.maximize(sum(classes[k].arr * v for (k, _), v in z.items()))
+    return m, z
+
+
+def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
+    """The serve phase's first objective as a plain MIP of the classes (HiGHS through MathOpt): the most
+    ARR under the same hard rules. Adopted as the hint when it serves more ARR; returns a proven upper
+    bound on served ARR (HiGHS's, else the LP relaxation's; rounded up past the tolerances), or None."""
+    if pm.params.deterministic or not pm.whole_pool or seconds < 0.1:
+        return None  # HiGHS has no deterministic clock
+    built = _serve_model(pm, integer=True)
+    if built is None:
+        return None
+    m, z = built
+    classes = pm.classes
     with _stdout_to_stderr():
         result = mathopt.solve(
             m,
@@ -65,7 +77,14 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
             read_counts(classes, pm.y, lambda key: counts[key], pm.hint)
     bound = result.termination.objective_bounds.dual_bound
     if not math.isfinite(bound):
-        return None
+        # HiGHS stopped before its root bound: the LP relaxation (GLOP, fast) bounds the MIP from above.
+        relaxed = _serve_model(pm, integer=False)
+        if relaxed is None:
+            return None
+        lp = mathopt.solve(relaxed[0], mathopt.SolverType.GLOP)
+        if lp.termination.reason != mathopt.TerminationReason.OPTIMAL:
+            return None
+        bound = lp.objective_value()
     return math.ceil(bound + 1e-6 * abs(bound) + 1)
 
 
