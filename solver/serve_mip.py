@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from solver.model import PoolModel
 
 
+MAX_VARIABLES = 20_000
+
+
 def _serve_model(
     pm: PoolModel, *, integer: bool
 ) -> tuple[mathopt.Model, dict[tuple[int, int], mathopt.Variable]] | None:
@@ -58,6 +61,8 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
     bound on served ARR (HiGHS's, else the LP relaxation's; rounded up past the tolerances), or None."""
     if pm.params.deterministic or not pm.whole_pool or seconds < 0.1:
         return None  # HiGHS has no deterministic clock
+    if len(pm.y) > MAX_VARIABLES:
+        return None  # building it in Python and HiGHS's presolve would not keep to the pool's time
     built = _serve_model(pm, integer=True)
     if built is None:
         return None
