@@ -294,3 +294,22 @@ def test_a_bound_that_meets_the_level_is_rounded_down(make_book: MakeBook) -> No
     plan, _, _ = _check(book)
     assert plan.max_utilization_bound == 0.9467
     assert plan.gap == 0.0
+
+
+def test_a_lower_level_never_buys_more_arr_moved(make_book: MakeBook) -> None:
+    # c0 holds 95 h, c1 15 h: both outside 55 % ± 10. Moving a ($10k, 45 h) brings both in at 50 % / 60 %;
+    # moving b ($90k, 40 h) brings both in at 55 % / 55 %, a lower level for more ARR moved. Least ARR
+    # moved is part of priority 2, before the level: a moves.
+    book = make_book(
+        [
+            {"id": "a", "arr": 10_000, "hours_per_year": 45, "current_csm": "c0"},
+            {"id": "b", "arr": 90_000, "hours_per_year": 40, "current_csm": "c0"},
+            {"id": "c", "arr": 50_000, "hours_per_year": 10, "current_csm": "c0", "pinned": True},
+            {"id": "d", "arr": 50_000, "hours_per_year": 15, "current_csm": "c1", "pinned": True},
+        ],
+        [{"id": "c0", "capacity_hours": 100}, {"id": "c1", "capacity_hours": 100}],
+    )
+    plan, _, best = _check(book)
+    assert plan.status == "optimal"
+    assert [m.account for m in plan.moves] == ["a"]
+    assert plan.max_utilization == 0.6 and best[5] == Fraction(3, 5)
