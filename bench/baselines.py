@@ -20,40 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.runs import Assignment, Run, run_in_subprocess
 from solver import policy as rules
 from solver.schema import CSM, Account, Book
-
-Assignment = dict[str, str | None]
 
 # CP-SAT and the MIP work in integers: hours in hundredths, utilization in ten-thousandths.
 HOURS_SCALE = 100
 UTIL_SCALE = 10_000
-
-
-@dataclass
-class Run:
-    """One peer's answer: the assignment, how long it took and what the solver could prove."""
-
-    name: str
-    assignment: Assignment
-    seconds: float
-    status: str = "feasible"
-    build_seconds: float = 0.0
-    objective: float | None = None
-    bound: float | None = None
-    note: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "assignment": self.assignment,
-            "seconds": self.seconds,
-            "status": self.status,
-            "build_seconds": self.build_seconds,
-            "objective": self.objective,
-            "bound": self.bound,
-            "note": self.note,
-        }
 
 
 @dataclass
@@ -376,8 +349,6 @@ def highs_mip(book: Book, time_limit: float) -> Run:
     """The same one-shot model as a MIP for HiGHS (the largest utilization as a continuous variable)."""
     if "ortools" in sys.modules:
         # OR-Tools bundles its own HiGHS; the two libraries cannot be loaded into one process.
-        from bench.peer import run_in_subprocess
-
         return run_in_subprocess("highs_mip", book, time_limit)
     import highspy
     import numpy as np
@@ -514,7 +485,7 @@ PEERS: dict[str, Callable[..., Run]] = {
 # ---------------------------------------------------------------- scoring
 
 
-def _pools(inst: Instance) -> list[int]:
+def pool_of_csm(inst: Instance) -> list[int]:
     """Pool id per CSM: CSMs joined by an account both may serve (connected components)."""
     parent = list(range(len(inst.csms)))
 
@@ -586,7 +557,7 @@ def score(book: Book, assignment: Assignment, inst: Instance | None = None) -> d
     over_arr = sum(1 for c in range(n) if (cap := inst.arr_cap[c]) is not None and arr[c] > cap + 1e-6)
     over_count = sum(1 for c in range(n) if (m := inst.max_accounts[c]) is not None and count[c] > m)
 
-    pool_of = _pools(inst)
+    pool_of = pool_of_csm(inst)
     members: dict[int, list[int]] = defaultdict(list)
     for c in range(n):
         if not inst.left[c]:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-from bench.baselines import PEERS, Run
+from bench.baselines import PEERS
+from bench.runs import Run
 from solver.io import load_book
 from solver.schema import Book
 
@@ -27,19 +26,6 @@ def run_peer(name: str, book: Book, time_limit: float | None) -> Run:
         if time_limit is None or name in ("round_robin", "least_loaded")
         else peer(book, time_limit)
     )
-
-
-def run_in_subprocess(name: str, book: Book, time_limit: float | None) -> Run:
-    """The same peer in a fresh interpreter (for highspy once OR-Tools is loaded here)."""
-    with tempfile.TemporaryDirectory(prefix="bookplan-peer-") as tmp:
-        book_path, out_path = Path(tmp) / "book.json", Path(tmp) / "run.json"
-        book_path.write_text(book.model_dump_json(exclude_none=True))
-        cmd = [sys.executable, "-m", "bench.peer", name, str(book_path), str(out_path)]
-        if time_limit is not None:
-            cmd += ["--time-limit", str(time_limit)]
-        subprocess.run(cmd, cwd=ROOT, check=True)
-        data = json.loads(out_path.read_text())
-    return Run(**data)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from random import Random
 
 from solver.prepare import Pool, Problem, Unit, shared_set
@@ -28,11 +28,13 @@ class State:
     load: list[int]
     arr: list[float]
     count: list[int]
+    figures: list[list[int]] = field(default_factory=list)  # per CSM, per band of problem.bands
 
     @classmethod
     def empty(cls, problem: Problem) -> State:
         n = len(problem.csms)
-        return cls(problem, [UNASSIGNED] * len(problem.units), [0] * n, [0.0] * n, [0] * n)
+        figures = [[0] * len(problem.bands) for _ in range(n)] if problem.bands else []
+        return cls(problem, [UNASSIGNED] * len(problem.units), [0] * n, [0.0] * n, [0] * n, figures)
 
     def fits(self, u: Unit, c: int) -> bool:
         info = self.problem.csms[c]
@@ -47,6 +49,10 @@ class State:
         self.load[c] += u.hours_for(c)
         self.arr[c] += u.arr
         self.count[c] += u.size
+        if u.figures:
+            mine = self.figures[c]
+            for b, f in enumerate(u.figures):
+                mine[b] += f
 
     def remove(self, u: Unit) -> None:
         c = self.assign[u.index]
@@ -56,13 +62,24 @@ class State:
         self.load[c] -= u.hours_for(c)
         self.arr[c] -= u.arr
         self.count[c] -= u.size
+        if u.figures:
+            mine = self.figures[c]
+            for b, f in enumerate(u.figures):
+                mine[b] -= f
 
     def utilization(self, c: int) -> float:
         cap = self.problem.csms[c].capacity
         return self.load[c] / cap if cap > 0 else (0.0 if self.load[c] == 0 else float("inf"))
 
     def copy(self) -> State:
-        return State(self.problem, list(self.assign), list(self.load), list(self.arr), list(self.count))
+        return State(
+            self.problem,
+            list(self.assign),
+            list(self.load),
+            list(self.arr),
+            list(self.count),
+            [list(f) for f in self.figures],
+        )
 
 
 def home_csm(problem: Problem, u: Unit) -> int | None:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import ortools
 
 from solver import policy as rules
+from solver.arr_swaps import even_out_arr_by_swaps
+from solver.bounds import pool_plan_bound, serves_all
 from solver.construct import (
     UNASSIGNED,
     State,
@@ -26,8 +28,18 @@ from solver.construct import (
     pool_mean,
     split_pairs_exactly,
 )
+from solver.fairness import plan_fairness
 from solver.handoffs import schedule_handoffs
+from solver.metrics import band_edges, red_health_warning
+from solver.mincost import plan_min_cost_pool
 from solver.model import Params, SubResult, optimize
+from solver.neighbourhood import (
+    FULL_MODEL_VARIABLES,
+    count_moves_pool,
+    estimate_variables,
+    large_neighbourhood_search,
+    moves_budget,
+)
 from solver.prepare import HOURS_SCALE, Pool, Problem, Unit, build_problem, hours_text, money
 from solver.schema import (
     BUILTIN_TIERS,
@@ -44,11 +56,6 @@ from solver.schema import (
     SolverInfo,
     Unassigned,
 )
-
-# A pool whose model would exceed this many assignment variables is improved by large-neighbourhood
-# search over a few CSMs at a time instead of one model of the whole pool.
-FULL_MODEL_VARIABLES = 60_000
-LNS_VARIABLES = 12_000
 
 
 @dataclass
@@ -158,6 +165,11 @@ def solve(
         results[pool.index] = _improve_pool(
             problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
         )
+        if not min_cost and not results[pool.index][0].proven:
+            # ARR band repair where the model proved nothing (bucketed ARR): swaps that change only ARR.
+            even_out_arr_by_swaps(
+                problem, state, pool, None if pol.deterministic else time.monotonic() + 0.2 * budget
+            )
         report(f"pool {pool.name}", done)
 
     # Second pass: the time left goes to the pools not yet proven, hardest (largest) first.
@@ -177,7 +189,7 @@ def solve(
             again, method = _improve_pool(
                 problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
             )
-        elif _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
+        elif estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
             # The whole pool again, from the plan it has: the level phase starts at the incumbent and the
             # decision loop gets the time the first pass could not give it to prove (or improve) it.
             again, method = _optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.3)
@@ -191,43 +203,26 @@ def solve(
         again.level_bound = max(bounds) if bounds else None
         if first.moves_bound is not None and (again.moves_bound or 0) < first.moves_bound:
             again.moves_bound = first.moves_bound
+        arr_bounds = [b for b in (first.served_arr_bound, again.served_arr_bound) if b is not None]
+        again.served_arr_bound = min(arr_bounds) if arr_bounds else None
         results[pool.index] = (again, method + ", second pass")
         report(f"pool {pool.name} (second pass)", len(problem.pools))
 
+    # The second pass may have moved ARR again: a last ARR band repair (swaps that move only ARR).
+    repair_until = time.monotonic() + 1.5  # for all pools together
+    for pool in problem.pools if not min_cost else ():
+        if pool.index in results and not results[pool.index][0].proven:
+            even_out_arr_by_swaps(problem, state, pool, None if pol.deterministic else repair_until)
     return schedule_handoffs(book, _assemble(problem, state, results, info()))
+
+
+def floor4(x: float) -> float:
+    """A lower bound as shown: rounded down to 4 decimals (a hair of float error is not a bound's rise)."""
+    return math.floor(x * 10_000 + 1e-9) / 10_000
 
 
 def _pool_weight(problem: Problem, pool: Pool) -> float:
     return max(1.0, float(len(pool.units))) ** 0.75 * max(1, len(pool.csms)) ** 0.25
-
-
-def _moves_budget(problem: Problem, state: State, pool: Pool) -> int | None:
-    cap = problem.book.policy.max_moves
-    if cap is None:
-        return None
-    # Every move the pool's model cannot change counts against the cap: the other pools' and the forced
-    # moves of the pool's own frozen units (a renewal freeze keeping a parent with its other CSM, say).
-    pool_units = set(pool.units)
-    outside = sum(
-        problem.units[i].moves_if(problem.csms[state.assign[i]].id)
-        for i in range(len(problem.units))
-        if (i not in pool_units or problem.units[i].fixed is not None) and state.assign[i] != UNASSIGNED
-    )
-    return max(0, cap - outside)
-
-
-def _estimate_variables(problem: Problem, pool: Pool) -> int:
-    keys: dict[tuple[int, int, int | None], int] = {}
-    special = 0
-    for i in pool.units:
-        u = problem.units[i]
-        if u.fixed is not None:
-            continue
-        if u.size > 1 or u.hours_by_csm or u.cost_by_csm or u.soft_by_csm:
-            special += len(u.eligible)
-        else:
-            keys[id(u.eligible), u.hours, home_csm(problem, u)] = len(u.eligible)
-    return sum(keys.values()) + special
 
 
 def _improve_pool(
@@ -267,10 +262,8 @@ def _improve_pool(
         if not params.deterministic:
             budget = max(0.05, budget - (time.monotonic() - start))
     if min_cost:
-        from solver.mincost import plan_min_cost_pool
-
         return plan_min_cost_pool(problem, state, pool, params, budget)
-    if _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
+    if estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
         return _optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.6)
     mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
     return large_neighbourhood_search(problem, state, pool, params, mean_band, budget, min_cost), "cp-sat LNS"
@@ -294,7 +287,7 @@ def _optimize_whole_pool(
         pool.units,
         min_cost=False,
         band=(pool_mean(problem, state, pool), band) if band is not None else None,
-        max_moves=_moves_budget(problem, state, pool),
+        max_moves=moves_budget(problem, state, pool),
         time_limit=budget,
         params=params,
         level_floor=pool_plan_bound(problem, state, pool),
@@ -304,201 +297,12 @@ def _optimize_whole_pool(
     return res, "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
 
 
-def large_neighbourhood_search(
-    problem: Problem,
-    state: State,
-    pool: Pool,
-    params: Params,
-    band: tuple[float, float] | None,
-    budget: float,
-    min_cost: bool,
-    size: int | None = None,
-) -> SubResult:
-    """Re-optimise a few CSMs at a time: the most utilized ones with a sample of the least utilized."""
-    rng = random.Random(params.seed + pool.index)
-    deadline = time.monotonic() + budget
-    per_csm = max(1, _estimate_variables(problem, pool) // max(1, len(pool.csms)))
-    if size is None:
-        size = max(4, min(len(pool.csms), LNS_VARIABLES // max(1, per_csm)))
-    size = min(size, len(pool.csms))
-    step_seconds = 0.5 if size > 3 else 0.25
-    iterations = max(3, int(budget / step_seconds))
-    bound = pool_level_bound(problem, state, pool)
-    csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
-    for it in range(iterations):
-        if not params.deterministic and time.monotonic() > deadline:
-            break
-        if params.should_stop is not None and params.should_stop():
-            break
-        picked = rng.sample(pool.csms, size) if min_cost else _pick_by_utilization(state, csms, size, rng)
-        if not picked:
-            break
-        if not min_cost and bound is not None and max(state.utilization(c) for c in csms) <= bound + 1e-9:
-            break
-        picked_set = set(picked)
-        units = [
-            i
-            for i in pool.units
-            if problem.units[i].fixed is None
-            and (
-                state.assign[i] in picked_set or (state.assign[i] == UNASSIGNED and problem.units[i].eligible)
-            )
-        ]
-        moves_now = sum(
-            problem.units[i].moves_if(problem.csms[state.assign[i]].id)
-            for i in units
-            if state.assign[i] != UNASSIGNED
-        )
-        cap = _moves_budget(problem, state, pool)
-        step_budget = (
-            budget / iterations
-            if params.deterministic
-            else max(0.1, min(step_seconds * 4, deadline - time.monotonic()))
-        )
-        optimize(
-            problem,
-            state,
-            picked,
-            units,
-            min_cost=min_cost,
-            band=band,
-            max_moves=None
-            if cap is None
-            else cap + moves_now - _count_moves_pool(problem, state, pool, free=True),
-            time_limit=step_budget,
-            params=Params(params.workers, params.seed + it, params.deterministic, params.should_stop),
-        )
-    res = SubResult(proven=False, exact=True)
-    res.phases.append("lns")
-    return res
-
-
-def _pick_by_utilization(state: State, csms: list[int], size: int, rng: random.Random) -> list[int]:
-    """The most utilized CSMs, some of the least utilized, and a random few in between."""
-    by_util = sorted(csms, key=lambda c: -state.utilization(c))
-    top = by_util[: max(1, size // 3)]
-    rest = by_util[len(top) :]
-    low = rest[-max(1, size // 3) :] if size > 3 else []
-    others = [c for c in rest if c not in low]
-    return list(
-        dict.fromkeys(top + low + rng.sample(others, min(len(others), max(0, size - len(top) - len(low)))))
-    )
-
-
 def _pool_cost(problem: Problem, state: State, pool: Pool) -> float:
     return sum(
         problem.units[i].cost_by_csm.get(state.assign[i], 0.0)
         for i in pool.units
         if state.assign[i] != UNASSIGNED
     )
-
-
-def pool_level_bound(problem: Problem, state: State, pool: Pool) -> float | None:
-    """A lower bound on the pool's largest utilization, for plans serving the units the plan serves.
-
-    The best of: all hours over all capacity; each unit on its best CSM on top of that CSM's frozen load;
-    and the same total rounded to what CSMs can hold when every load is a multiple of the hours' GCD.
-    """
-    csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
-    if not csms:
-        return None
-    caps = {c: problem.csms[c].capacity for c in csms}
-    frozen = dict.fromkeys(csms, 0)
-    total = 0
-    g = 0
-    options_of: dict[int, list[int]] = {}  # per eligibility list: its CSMs with capacity
-    largest: dict[int, Unit] = {}  # per eligibility list: its largest free unit without pair overrides
-    overridden: list[Unit] = []
-    for i in pool.units:
-        u = problem.units[i]
-        if state.assign[i] == UNASSIGNED:
-            continue
-        if u.fixed is not None:
-            h = u.hours_for(u.fixed)
-            if u.fixed in frozen:
-                frozen[u.fixed] += h
-            total += h
-            g = math.gcd(g, h)
-            continue
-        options = options_of.get(id(u.eligible))
-        if options is None:
-            options = options_of[id(u.eligible)] = [c for c in u.eligible if c in caps]
-        if not options:
-            continue
-        if u.hours_by_csm:
-            total += min(u.hours_for(c) for c in options)
-            for c in options:
-                g = math.gcd(g, u.hours_for(c))
-            overridden.append(u)
-        else:
-            total += u.hours
-            g = math.gcd(g, u.hours)
-            if id(u.eligible) not in largest or u.hours > largest[id(u.eligible)].hours:
-                largest[id(u.eligible)] = u
-    # Each unit must land somewhere: on its best CSM, on top of that CSM's frozen load. Without pair
-    # overrides the largest unit of each eligibility list decides it.
-    best_single = 0.0
-    for u in [*largest.values(), *overridden]:
-        options = options_of[id(u.eligible)]
-        best_single = max(best_single, min((frozen[c] + u.hours_for(c)) / caps[c] for c in options))
-    cap_total = sum(caps.values())
-    bound = max(total / cap_total, best_single, max(frozen[c] / caps[c] for c in csms))
-    if g > 0:
-        # Each CSM's load is a multiple of g: find the least u with sum_c g*floor(u*cap_c/g) >= total.
-        lo, hi = bound, 1.0
-        if sum(g * math.floor(hi * caps[c] / g + 1e-9) for c in csms) >= total:
-            for _ in range(50):
-                mid = (lo + hi) / 2
-                if sum(g * math.floor(mid * caps[c] / g + 1e-9) for c in csms) >= total:
-                    hi = mid
-                else:
-                    lo = mid
-            # The least achievable value is some (multiple of g) / cap_c: snap up to it exactly.
-            candidates = [g * math.ceil(lo * caps[c] / g - 1e-9) / caps[c] for c in csms]
-            snapped = min((x for x in candidates if x >= lo - 1e-12), default=hi)
-            bound = max(bound, min(snapped, hi))
-    return bound
-
-
-def _serves_all(problem: Problem, state: State, pool: Pool) -> bool:
-    return all(state.assign[i] != UNASSIGNED for i in pool.units if problem.units[i].eligible)
-
-
-def pool_plan_bound(problem: Problem, state: State, pool: Pool) -> float | None:
-    """A lower bound on the largest utilization of the best plan by CONTRACT's priorities.
-
-    When the plan serves every account it may, that is `pool_level_bound`. When it cannot, the best plan
-    may serve a different set of as many accounts (with fewer hours), so only a volume bound holds: the
-    fewest hours that serve as many accounts (the frozen ones, then the lightest per account, fractional)
-    over all capacity, and the heaviest frozen load.
-    """
-    if _serves_all(problem, state, pool):
-        return pool_level_bound(problem, state, pool)
-    caps = {c: problem.csms[c].capacity for c in pool.csms if problem.csms[c].capacity > 0}
-    if not caps:
-        return None
-    frozen = dict.fromkeys(caps, 0)
-    hours = 0.0
-    need = sum(problem.units[i].size for i in pool.units if state.assign[i] != UNASSIGNED)
-    free: list[tuple[float, int]] = []
-    for i in pool.units:
-        u = problem.units[i]
-        if u.fixed is not None:
-            if u.fixed in frozen:
-                frozen[u.fixed] += u.hours_for(u.fixed)
-            hours += u.hours_for(u.fixed)
-            need -= u.size
-            continue
-        options = [c for c in u.eligible if c in caps]
-        if options:
-            free.append((min(u.hours_for(c) for c in options) / u.size, u.size))
-    for per_account, size in sorted(free):
-        if need <= 0:
-            break
-        take = min(size, need)
-        hours += per_account * take
-        need -= take
-    return max(hours / sum(caps.values()), max(frozen[c] / caps[c] for c in caps))
 
 
 def _enforce_max_moves(problem: Problem, state: State, max_moves: int) -> None:
@@ -540,15 +344,6 @@ def _count_moves(problem: Problem, state: State) -> int:
         u.moves_if(problem.csms[state.assign[u.index]].id)
         for u in problem.units
         if state.assign[u.index] != UNASSIGNED
-    )
-
-
-def _count_moves_pool(problem: Problem, state: State, pool: Pool, *, free: bool = False) -> int:
-    """The pool's moves (with `free`, only those of units that are not frozen)."""
-    return sum(
-        problem.units[i].moves_if(problem.csms[state.assign[i]].id)
-        for i in pool.units
-        if state.assign[i] != UNASSIGNED and not (free and problem.units[i].fixed is not None)
     )
 
 
@@ -597,7 +392,13 @@ def _pct(x: float) -> str:
 
 
 def _move_reason(
-    problem: Problem, state: State, before: _Before, account_index: int, to: int, pool_means: dict[int, float]
+    problem: Problem,
+    state: State,
+    before: _Before,
+    account_index: int,
+    to: int,
+    pool_means: dict[int, float],
+    arr_bands: dict[int, tuple[float, float]],
 ) -> str:
     pol = problem.book.policy
     a = problem.account(account_index)
@@ -625,6 +426,9 @@ def _move_reason(
         return f"{info.id} over book-size cap ({before.count[info.id]} of {info.max_accounts} accounts)"
     if unit.size > 1 and len({cur for cur in unit.current if cur is not None}) > 1:
         return f"keeps parent {a.parent_id} together with {problem.csms[to].id}"
+    arr_band = _arr_band_reason(problem, before, info.id, problem.csms[to].id, arr_bands.get(info.pool))
+    if arr_band is not None:
+        return arr_band
     mean = pool_means.get(info.pool, 0.0)
     tol = pol.balance_tolerance
     util_before = had / cap_h if cap_h else 0.0
@@ -647,7 +451,59 @@ def _with_health_hours(reason: str, account: Account, pair: Pair | None, policy:
     return f"{reason} ({rules.hours_explained(account, policy)})"
 
 
+def _arr_band(problem: Problem, csm_id: str, totals: tuple[float, float]) -> tuple[float, float]:
+    """The ARR band of one CSM (whole currency): the pool's ARR per capacity hour, ± the tolerance."""
+    band = next(b for b in problem.bands if b.metric == "arr")
+    total, cap_total = totals
+    cap = problem.csms[problem.csm_index[csm_id]].capacity
+    lo, hi = band_edges(band, Fraction(total), Fraction(cap_total), Fraction(cap))
+    return float(lo), float(hi)
+
+
+def _arr_band_reason(
+    problem: Problem, before: _Before, giver: str, taker: str, totals: tuple[float, float] | None
+) -> str | None:
+    """A move made for ARR fairness says so: the CSM's ARR today and their band."""
+    if totals is None:
+        return None
+    for who in (giver, taker):
+        lo, hi = _arr_band(problem, who, totals)
+        had = before.arr.get(who, 0.0)
+        if had > hi + 1e-6 or had < lo - 1e-6:
+            return f"{who} manages {_money3(had)}, band {_money3(lo)}–{_money3(hi)}"
+    return None
+
+
+def _money3(x: float) -> str:
+    """Money to three significant figures ($1.15M, $850k): a band's edge is not rounded across."""
+    for unit, suffix in ((1_000_000, "M"), (1_000, "k")):
+        if x >= unit:
+            return f"${float(f'{x / unit:.3g}'):g}{suffix}"
+    return f"${x:,.0f}"
+
+
+def _left_out_why(problem: Problem, state: State, u: Unit) -> str | None:
+    """Why this account, of a pool that cannot serve all its accounts, is one left out: it covers the least
+    ARR for its hours (the plan serves the most ARR it can)."""
+    if not u.eligible or u.no_csm_reason:
+        return None
+    hours = min(u.hours_for(c) for c in u.eligible) / HOURS_SCALE
+    per_hour = u.arr / hours if hours else float("inf")
+    return (
+        f"the pool cannot serve all its accounts and the plan serves the most ARR it can; this one covers "
+        f"{money(u.arr)} for {hours:,.0f} h ({money(per_hour)} per hour)"
+    )
+
+
 def _unassigned_reason(problem: Problem, state: State, u: Unit) -> str:
+    base = _capacity_reason(problem, state, u)
+    if u.no_csm_reason:
+        return base
+    why = None if base.startswith("max_moves") else _left_out_why(problem, state, u)
+    return f"{base}: {why}" if why else base
+
+
+def _capacity_reason(problem: Problem, state: State, u: Unit) -> str:
     if u.no_csm_reason:
         return u.no_csm_reason
     a = problem.account(u.accounts[0])
@@ -686,6 +542,13 @@ def _assemble(
     pol = book.policy
     before = _before(problem)
     pool_means = {p.index: pool_mean(problem, state, p) for p in problem.pools}
+    arr_bands: dict[int, tuple[float, float]] = {}
+    if any(b.metric == "arr" for b in problem.bands):
+        for pl in problem.pools:
+            arr_bands[pl.index] = (
+                sum(state.arr[c] for c in pl.csms),
+                sum(problem.csms[c].capacity for c in pl.csms),
+            )
     assignments: list[Assignment] = []
     unassigned: list[Unassigned] = []
     moves: list[Move] = []
@@ -713,7 +576,7 @@ def _assemble(
                         **{"from": a.current_csm},
                         to=csm_id,
                         reason=_with_health_hours(
-                            _move_reason(problem, state, before, i, c, pool_means), a, p, pol
+                            _move_reason(problem, state, before, i, c, pool_means, arr_bands), a, p, pol
                         ),
                         arr=a.arr,
                         hours=round(rules.pair_hours(a, p, pol), 2),
@@ -749,13 +612,22 @@ def _assemble(
         res, method = results.get(pool.index, (SubResult(proven=False), "not improved (stopped)"))
         caps = [c for c in pool.csms if problem.csms[c].capacity > 0]
         level = max((state.utilization(c) for c in caps), default=0.0)
-        own = pool_plan_bound(problem, state, pool)
+        own = pool_plan_bound(problem, state, pool, serve_proven=res.serve_proven)
         bound = max(x for x in (own, res.level_bound, 0.0) if x is not None)
         bound = min(bound, level)
-        served_all = _serves_all(problem, state, pool)
+        served_all = serves_all(problem, state, pool)
         optimal = res.proven and "lns" not in res.phases
-        if not min_cost and not optimal and level - bound <= 1e-9 and served_all and not problem.has_current:
-            optimal = True  # fresh book at its proven lower bound: nothing left to prove
+        if (
+            not min_cost
+            and not optimal
+            and level - bound <= 1e-9
+            and served_all
+            and not problem.has_current
+            and not problem.bands
+        ):
+            # A fresh book at its proven lower bound: nothing left to prove (with balance_metrics the band
+            # count and the spreads would still need their proofs).
+            optimal = True
         if min_cost:
             if res.cost_bound is not None and cost_bound is not None:
                 cost_bound += res.cost_bound
@@ -763,6 +635,7 @@ def _assemble(
                 cost_bound = None
         all_optimal &= optimal
         overall_bound = max(overall_bound, bound)
+        served_arr = sum(problem.units[i].arr for i in pool.units if state.assign[i] != UNASSIGNED)
         demand = sum(state.load[c] for c in pool.csms) / HOURS_SCALE
         cap_hours = sum(problem.csms[c].capacity for c in pool.csms) / HOURS_SCALE
         summaries.append(
@@ -774,27 +647,29 @@ def _assemble(
                 capacity_hours=round(cap_hours, 2),
                 mean_utilization=round(demand / cap_hours, 4) if cap_hours else 0.0,
                 max_utilization=round(level, 4),
-                # A bound that meets the level is shown as the level itself (flooring it would show a
-                # gap of 0.0001 that is only rounding).
-                max_utilization_bound=round(level, 4)
-                if bound >= level - 1e-12
-                else math.floor(bound * 10_000) / 10_000,
+                # A lower bound is rounded down, even where it meets the level (CONTRACT: never shown above
+                # the value it bounds); the gap says 0 when they meet.
+                max_utilization_bound=floor4(bound),
                 status="optimal" if optimal else "feasible",
-                moves=_count_moves_pool(problem, state, pool),
+                moves=count_moves_pool(problem, state, pool),
                 moves_bound=res.moves_bound,
                 method=method,
+                served_arr=round(served_arr, 2),
+                served_arr_bound=None
+                if res.served_arr_bound is None
+                else float(max(res.served_arr_bound, math.ceil(served_arr - 1e-6))),
             )
         )
     max_util = max((ld.utilization for ld in loads if ld.capacity_hours > 0), default=0.0) if loads else None
-    bound_out = math.floor(overall_bound * 10_000) / 10_000 if loads else None
     true_max = max(
         (state.utilization(info.index) for info in problem.csms if not info.left and info.capacity > 0),
         default=0.0,
     )
-    if max_util is not None and overall_bound >= true_max - 1e-12:
-        bound_out = max_util  # the bound meets the largest utilization: no gap, rounding aside
+    overall_bound = min(overall_bound, true_max)
+    bound_out = floor4(overall_bound) if loads else None
+    gap = None
     if max_util is not None and bound_out is not None:
-        bound_out = min(bound_out, max_util)
+        gap = 0.0 if overall_bound >= true_max - 1e-12 else round(max(0.0, true_max - overall_bound), 4)
     status: PlanStatus = "optimal" if all_optimal else "feasible"
     return Plan(
         status=status,
@@ -804,13 +679,15 @@ def _assemble(
         csm_loads=loads,
         max_utilization=max_util,
         max_utilization_bound=bound_out,
-        gap=round(max_util - bound_out, 4) if max_util is not None and bound_out is not None else None,
+        gap=gap,
         total_cost=round(total_cost, 4) if min_cost else None,
         cost_bound=(round(min(cost_bound, total_cost), 4) if cost_bound is not None else None)
         if min_cost
         else None,
         diagnosis=[],
         pools=summaries,
+        fairness=plan_fairness(problem, state),
+        warnings=[w for w in (red_health_warning(book),) if w],
         objective=pol.objective,
         as_of=problem.today,
         solver=solver_info,

@@ -18,7 +18,7 @@ CP-SAT's search alone. So the pool is solved the way GAP is solved in practice:
    plan to within ~0.3 % of the bound (better than HiGHS on the whole model in 60 s).
 
 Pools whose LP would take too much of the budget fall back to the aggregated CP-SAT model and the
-large-neighbourhood search of `solver.engine`. Deterministic mode bounds HiGHS by nodes and hands the
+large-neighbourhood search of `solver.neighbourhood`. Deterministic mode bounds HiGHS by nodes and hands the
 neighbourhood steps to single-worker CP-SAT with deterministic-time limits (HiGHS has no such clock).
 """
 
@@ -37,6 +37,12 @@ from ortools.math_opt.solvers import highs_pb2
 
 from solver.construct import UNASSIGNED, State
 from solver.model import Params, SubResult, optimize
+from solver.neighbourhood import (
+    FULL_MODEL_VARIABLES,
+    estimate_variables,
+    large_neighbourhood_search,
+    moves_budget,
+)
 from solver.prepare import Pool, Problem, Unit
 
 # Options per unit in the core MIP (by Lagrangian reduced cost), on top of the unit's current CSM;
@@ -344,9 +350,7 @@ def _build_gap(problem: Problem, state: State, pool: Pool, budget: float) -> _Ga
     moves: list[dict[int, int]] | None = None
     moves_left: int | None = None
     if problem.book.policy.max_moves is not None:
-        from solver.engine import _moves_budget
-
-        outside = _moves_budget(problem, state, pool)
+        outside = moves_budget(problem, state, pool)
         fixed_moves = sum(
             problem.units[i].moves_if(problem.csms[state.assign[i]].id)
             for i in pool.units
@@ -735,15 +739,8 @@ def _fallback(
     problem: Problem, state: State, pool: Pool, params: Params, budget: float
 ) -> tuple[SubResult, str]:
     """Pools too large for the LP: the aggregated CP-SAT model when it fits, then (or only) LNS."""
-    from solver.engine import (
-        FULL_MODEL_VARIABLES,
-        _estimate_variables,
-        _moves_budget,
-        large_neighbourhood_search,
-    )
-
     started = time.monotonic()
-    if _estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
+    if estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
         res = optimize(
             problem,
             state,
@@ -751,7 +748,7 @@ def _fallback(
             pool.units,
             min_cost=True,
             band=None,
-            max_moves=_moves_budget(problem, state, pool),
+            max_moves=moves_budget(problem, state, pool),
             time_limit=budget * 0.35,
             params=params,
         )

@@ -14,6 +14,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from solver import policy as rules
+from solver.metrics import Band, account_figure, balance_bands
 from solver.schema import CSM, TIERS, Account, Book, Diagnosis, Pair
 
 # Integers inside the model: hours in hundredths of an hour, money in whole currency units.
@@ -60,6 +61,7 @@ class Unit:
     released_freeze: str | None = None  # a freeze that could not hold (e.g. the CSM left)
     pool: int = -1
     no_csm_reason: str | None = None  # why no CSM is eligible
+    figures: tuple[int, ...] = ()  # per band of problem.bands: what the unit adds (ARR, counts), whole
 
     def hours_for(self, c: int) -> int:
         return self.hours_by_csm.get(c, self.hours)
@@ -92,6 +94,7 @@ class Problem:
     csm_index: dict[str, int]
     diagnosis: list[Diagnosis]
     has_current: bool
+    bands: list[Band] = field(default_factory=list)  # the figures of policy.balance_metrics, in order
 
     def account(self, i: int) -> Account:
         return self.book.accounts[i]
@@ -196,7 +199,15 @@ def build_problem(book: Book) -> Problem:
 
     pools = _pools(units, csms, book)
     has_current = any(a.current_csm is not None for a in book.accounts)
-    problem = Problem(book, today, csms, units, pools, unit_of_account, csm_index, diagnosis, has_current)
+    bands = balance_bands(book)
+    for u in units if bands else ():
+        u.figures = tuple(
+            math.ceil(sum(account_figure(book.accounts[i], b, book, today) for i in u.accounts) - 1e-9)
+            for b in bands
+        )
+    problem = Problem(
+        book, today, csms, units, pools, unit_of_account, csm_index, diagnosis, has_current, bands
+    )
     diagnosis.extend(frozen_overload_diagnosis(problem))
     diagnosis.extend(forced_moves_diagnosis(problem))
     return problem

@@ -436,6 +436,9 @@ class PoolSummary(_Strict):
     moves: int = 0
     moves_bound: int | None = None
     method: str = ""
+    served_arr: float | None = None  # ARR of the pool's accounts the plan serves
+    # A proven upper bound on the ARR any plan can serve in this pool (rounded up); None: none proven.
+    served_arr_bound: float | None = None
 
 
 class SolverInfo(_Strict):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from solver import validation_rules as rules
 from solver.schema import CSM, Account, Book, Pair, Plan, Policy
+from solver.validation_fairness import fairness_problems
 from solver.validation_handoffs import handoff_problems
 
 # Plans may round what they report: hours to 0.1 h, utilization to 3 decimals, money to the unit.
@@ -346,6 +347,7 @@ def validate_plan(book: Book, plan: Plan) -> list[Violation]:
     if plan.objective == "min_cost" or book.policy.objective == "min_cost":
         check.cost_figures()
     check.violations.extend(Violation(rule, message) for rule, message in handoff_problems(book, plan))
+    check.violations += [Violation("fairness", m) for m in fairness_problems(book, plan)]
     return check.violations
 
 

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.db import Database
 from app.errors import BookError, Conflict, DomainError, NotFound, SolveFailed
 from app.models import AuditEvent, PlanJob, PlanRequest, PolicyOverrides, bounded_offset
-from app.pages import deciding, handoff_views, views
+from app.pages import deciding, fairness_views, handoff_views, views
 from app.pages.session import (
     PageSession,
     clear_session_cookie,
@@ -294,6 +294,7 @@ def book_page(request: Request, approved: str | None = None, imported: str | Non
             chart=views.utilization_chart(active, book.policy.capacity_hours),
             reference=book.policy.capacity_hours,
             handoffs=handoff_views.handoffs_in_progress(book),
+            fairness=fairness_views.book_fairness_rows(book),
         )
         if approved:
             with _db(request).session() as session:
@@ -560,6 +561,8 @@ def _review_context(
         "before": before,
         "after": after,
         "chart": views.before_after_chart(before, after, book.policy.capacity_hours),
+        "arr_chart": fairness_views.arr_chart(plan, book),
+        "fairness": fairness_views.plan_fairness_rows(plan),
         "moves": shown[:MOVES_SHOWN],
         "moves_matching": len(shown),
         "moves_total": len(moves),
