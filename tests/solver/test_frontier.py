@@ -89,33 +89,51 @@ def test_a_frontier_on_an_infeasible_book_answers_with_the_diagnosis() -> None:
 
 def test_a_worse_plan_at_a_larger_budget_is_replaced_by_the_smaller_budgets_plan_and_says_so() -> None:
     book = lopsided_book()
-    good = solve(with_budget(book, 4))
-    worse = solve(with_budget(book, 1))  # valid under a budget of 6, but less balanced than `good`
+    # 7 moves (the leaver's and 6 of Lee's) put both CSMs in the band; fewer buy nothing (moves come
+    # before the level), so a budget of 1 gives the forced move alone.
+    good = solve(with_budget(book, 7))
+    worse = solve(with_budget(book, 1))  # valid under a budget of 8, but less balanced than `good`
     assert rank(book, worse) > rank(book, good)
-    points = [FrontierPoint(6, worse), FrontierPoint(4, good)]
+    points = [FrontierPoint(8, worse), FrontierPoint(7, good)]
     replaced = make_monotone(book, points)
-    assert [p.max_moves for p in points] == [4, 6]
-    assert points[1].plan.moves == good.moves and points[1].kept_from == 4
+    assert [p.max_moves for p in points] == [7, 8]
+    assert points[1].plan.moves == good.moves and points[1].kept_from == 7
     assert replaced == [points[1]]
     assert "was worse" in points[1].plan.warnings[-1]
     check_curve(book, points)
 
 
+def staircase_book() -> Book:
+    """Lee carries 24 accounts of 50 h (80 % of 1,500 h); Dana, Eve and Fay none (1,000 h each). The band
+    is 16.7–36.7 %: each of them enters it with 4 accounts, Lee with 13 moved, so every 4 moves one fewer
+    CSM is out of band."""
+    return build_book(
+        [
+            {"id": f"a{i:02d}", "hours_per_year": 50, "current_csm": "c-lee", "arr": 100_000 + i}
+            for i in range(24)
+        ],
+        [{"id": "c-lee", "capacity_hours": 1500}]
+        + [{"id": f"c-{name}", "capacity_hours": 1000} for name in ("dana", "eve", "fay")],
+        time_limit_seconds=4,
+        workers=1,
+    )
+
+
 def test_a_solver_that_answers_worse_at_larger_budgets_still_gives_a_monotone_curve() -> None:
-    book = lopsided_book()
+    book = staircase_book()
 
     def contrary(b: Book, *, time_limit: float | None = None, **_: Any) -> Plan:
-        """From a budget of 5 up (the top aside) it makes a single move, worse than at 2 to 4."""
+        """From a budget of 8 up (the top aside) it makes no move, worse than at 4 to 7."""
         budget = b.policy.max_moves
-        if budget is not None and budget >= 5 and b.policy.balance_tolerance != 1.0:
-            return solve(with_budget(b, 1), time_limit=time_limit)
+        if budget is not None and budget >= 8 and b.policy.balance_tolerance != 1.0:
+            return solve(with_budget(b, 0), time_limit=time_limit)
         return solve(b, time_limit=time_limit)
 
-    result = frontier(book, time_limit=8, solve_function=contrary)
+    result = frontier(book, time_limit=12, solve_function=contrary)
     check_curve(book, result.points)
     kept = [p for p in result.points if p.kept_from is not None]
     assert kept, [p.max_moves for p in result.points]
-    assert all(p.max_moves is not None and p.max_moves >= 5 and p.kept_from < 5 for p in kept)  # type: ignore[operator]
+    assert all(p.max_moves is not None and p.max_moves >= 8 and p.kept_from < 8 for p in kept)  # type: ignore[operator]
     assert any("was worse" in note for note in result.notes)
 
 
