@@ -153,6 +153,25 @@ def test_the_out_of_band_count_takes_the_pools_mean_and_counts_an_edge_as_inside
     assert csms_out_of_band(tighter, plan) == 2
 
 
+def test_the_out_of_band_count_includes_the_bands_of_balance_metrics() -> None:
+    # Hours even (both at 50 %), ARR not: $900k against $100k, a pool mean of $500k a CSM. With
+    # `arr: 0.5` the band is $250k–$750k: both CSMs outside it, counted once each with the hours band.
+    book = build_book(
+        [
+            {"id": "a1", "hours_per_year": 500, "current_csm": "c-lee", "arr": 900_000},
+            {"id": "a2", "hours_per_year": 500, "current_csm": "c-dana", "arr": 100_000},
+        ],
+        [{"id": "c-lee", "capacity_hours": 1000}, {"id": "c-dana", "capacity_hours": 1000}],
+        balance_metrics={"arr": 0.5},
+    )
+    plan = solve(with_budget(book, 0))
+    assert csms_out_of_band(book, plan) == 2
+    # At 0.8 the band is $100k–$900k: both sit on an edge, which is inside.
+    assert csms_out_of_band(with_budget(book, 0, balance_metrics={"arr": 0.8}), plan) == 0
+    # Without balance_metrics only the hours band counts.
+    assert csms_out_of_band(with_budget(book, 0, balance_metrics={}), plan) == 0
+
+
 def test_a_move_budget_gives_up_balancing_moves_before_it_leaves_a_leavers_account_unserved() -> None:
     book = lopsided_book()
     small = book.model_copy(
