@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -422,42 +423,7 @@ def approve_plan(
     with db.writing() as session:
         # The book's lock first, as every book write takes it (`lock_book`): one lock order, no deadlock.
         current_revision = lock_book(session)
-        job = session.execute(
-            select(PlanJob).where(PlanJob.id == job_id).with_for_update()  # type: ignore[arg-type]
-        ).scalar_one_or_none()
-        if job is None:
-            raise NotFound(f"plan {job_id!r} does not exist", field="plan_id", value=job_id)
-        if job.approved_at is not None:
-            raise Conflict(
-                f"plan {job_id!r} was already approved by {job.approved_by} "
-                f"at {_aware(job.approved_at).isoformat()}",
-                field="plan_id",
-                value=job_id,
-            )
-        if job.status != "succeeded" or job.plan is None:
-            raise Conflict(
-                f"plan {job_id!r} is {job.status}: only a succeeded plan can be approved",
-                field="plan_id",
-                value=job_id,
-            )
-        if job.plan_status not in APPROVABLE:
-            raise Conflict(
-                f"plan {job_id!r} is {job.plan_status}: there is no valid assignment to apply",
-                field="plan_id",
-                value=job_id,
-            )
-        refuse_scenario(job)
-        discarded = session.execute(
-            select(_AUDIT.c.actor, _AUDIT.c.at).where(
-                _AUDIT.c.plan_id == job_id, _AUDIT.c.action == "plan_discarded"
-            )
-        ).first()
-        if discarded is not None:
-            raise Conflict(
-                f"plan {job_id!r} was discarded by {discarded.actor} at {_aware(discarded.at).isoformat()}",
-                field="plan_id",
-                value=job_id,
-            )
+        job = _approvable_job(session, job_id)
         revision = current_revision + 1
         if job.source != "stored" or job.book_revision != current_revision:
             _check_not_stale(session, job)
@@ -467,92 +433,32 @@ def approve_plan(
         if selected is not None:
             moves, left = choose_moves(job_id, moves, selected)
             check_partial_book(session, job_id, moves)
-        if moves:
-            # Each moved account records who had it and the day the new CSM takes over (the handoff).
-            session.execute(
-                update(_ACCOUNTS)
-                .where(_ACCOUNTS.c.id == bindparam("b_account"))
-                .values(
-                    current_csm=bindparam("b_to"),
-                    previous_csm=bindparam("b_from"),
-                    handoff_on=bindparam("b_on"),
-                ),
-                [
-                    {"b_account": m.account, "b_to": m.to_csm, "b_from": m.from_csm, "b_on": m.handoff_on}
-                    for m in moves
-                ],
-            )
-        # Accounts with no CSM yet are not moves, but the plan gives them one: apply those too.
-        planned = {a["account"]: a["csm"] for a in json.loads(job.plan).get("assignments", [])}
-        unowned = (
-            session.execute(select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.current_csm.is_(None))).scalars().all()
-        )
-        assigned = [(account, planned[account]) for account in unowned if account in planned and not left]
-        if assigned:
-            session.execute(
-                update(_ACCOUNTS)
-                .where(_ACCOUNTS.c.id == bindparam("b_account"))
-                .values(current_csm=bindparam("b_to")),
-                [{"b_account": account, "b_to": csm} for account, csm in assigned],
-            )
+        _apply_moves(session, moves)
+        assigned = [] if left else _apply_first_csms(session, job)
         session.execute(
             update(BookState)
             .where(BookState.id == 1)  # type: ignore[arg-type]
             .values(revision=revision, updated_at=now, updated_by=principal.name)
         )
+        event = _ApprovalEvent(principal, job_id, revision, now)
         events = [
-            {
-                "at": now,
-                "actor": principal.name,
-                "actor_key_id": principal.key_id,
-                "action": "account_moved",
-                "plan_id": job_id,
-                "account": m.account,
-                "from_csm": m.from_csm,
-                "to_csm": m.to_csm,
-                "reason": m.reason,
-                "book_revision": revision,
-                "detail": {"arr": m.arr, "hours": m.hours},
-            }
+            event.row(
+                "account_moved", m.account, m.from_csm, m.to_csm, m.reason, {"arr": m.arr, "hours": m.hours}
+            )
             for m in moves
         ]
         events.extend(
-            {
-                "at": now,
-                "actor": principal.name,
-                "actor_key_id": principal.key_id,
-                "action": "account_assigned",
-                "plan_id": job_id,
-                "account": account,
-                "from_csm": None,
-                "to_csm": csm,
-                "reason": "new account: first CSM",
-                "book_revision": revision,
-                "detail": {},
-            }
+            event.row("account_assigned", account, None, csm, "new account: first CSM", {})
             for account, csm in assigned
         )
-        events.append(
-            {
-                "at": now,
-                "actor": principal.name,
-                "actor_key_id": principal.key_id,
-                "action": "plan_approved",
-                "plan_id": job_id,
-                "account": None,
-                "from_csm": None,
-                "to_csm": None,
-                "reason": note,
-                "book_revision": revision,
-                "detail": {
-                    "moves": len(moves),
-                    **partial_detail(moves, left, selected is not None),
-                    "new_assignments": len(assigned),
-                    "plan_status": job.plan_status,
-                    "input_sha256": job.input_sha256,
-                },
-            }
-        )
+        summary = {
+            "moves": len(moves),
+            **partial_detail(moves, left, selected is not None),
+            "new_assignments": len(assigned),
+            "plan_status": job.plan_status,
+            "input_sha256": job.input_sha256,
+        }
+        events.append(event.row("plan_approved", None, None, None, note, summary))
         for start in range(0, len(events), 5_000):
             session.execute(insert(_AUDIT), events[start : start + 5_000])
         session.execute(
@@ -567,6 +473,112 @@ def approve_plan(
         approved_by=principal.name,
         approved_at=now,
     )
+
+
+def _approvable_job(session: Session, job_id: str) -> PlanJob:
+    """The plan job, locked, when it may be approved: it exists, succeeded with a valid assignment, is not
+    a scenario, and was neither approved nor discarded before (409 otherwise)."""
+    job = session.execute(
+        select(PlanJob).where(PlanJob.id == job_id).with_for_update()  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    if job is None:
+        raise NotFound(f"plan {job_id!r} does not exist", field="plan_id", value=job_id)
+    if job.approved_at is not None:
+        raise Conflict(
+            f"plan {job_id!r} was already approved by {job.approved_by} at {_aware(job.approved_at).isoformat()}",
+            field="plan_id",
+            value=job_id,
+        )
+    if job.status != "succeeded" or job.plan is None:
+        raise Conflict(
+            f"plan {job_id!r} is {job.status}: only a succeeded plan can be approved",
+            field="plan_id",
+            value=job_id,
+        )
+    if job.plan_status not in APPROVABLE:
+        raise Conflict(
+            f"plan {job_id!r} is {job.plan_status}: there is no valid assignment to apply",
+            field="plan_id",
+            value=job_id,
+        )
+    refuse_scenario(job)
+    discarded = session.execute(
+        select(_AUDIT.c.actor, _AUDIT.c.at).where(
+            _AUDIT.c.plan_id == job_id, _AUDIT.c.action == "plan_discarded"
+        )
+    ).first()
+    if discarded is not None:
+        raise Conflict(
+            f"plan {job_id!r} was discarded by {discarded.actor} at {_aware(discarded.at).isoformat()}",
+            field="plan_id",
+            value=job_id,
+        )
+    return job
+
+
+def _apply_moves(session: Session, moves: Sequence[Any]) -> None:
+    """Each moved account gets its new CSM and records who had it and the day the new CSM takes over."""
+    if not moves:
+        return
+    session.execute(
+        update(_ACCOUNTS)
+        .where(_ACCOUNTS.c.id == bindparam("b_account"))
+        .values(
+            current_csm=bindparam("b_to"), previous_csm=bindparam("b_from"), handoff_on=bindparam("b_on")
+        ),
+        [
+            {"b_account": m.account, "b_to": m.to_csm, "b_from": m.from_csm, "b_on": m.handoff_on}
+            for m in moves
+        ],
+    )
+
+
+def _apply_first_csms(session: Session, job: PlanJob) -> list[tuple[str, str]]:
+    """Accounts with no CSM yet are not moves, but the plan gives them one: apply those too."""
+    planned = {a["account"]: a["csm"] for a in json.loads(job.plan or "{}").get("assignments", [])}
+    unowned = session.execute(select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.current_csm.is_(None))).scalars().all()
+    assigned = [(account, planned[account]) for account in unowned if account in planned]
+    if assigned:
+        session.execute(
+            update(_ACCOUNTS)
+            .where(_ACCOUNTS.c.id == bindparam("b_account"))
+            .values(current_csm=bindparam("b_to")),
+            [{"b_account": account, "b_to": csm} for account, csm in assigned],
+        )
+    return assigned
+
+
+@dataclass(frozen=True)
+class _ApprovalEvent:
+    """The audit rows of one approval: who, which plan, the book revision it made, when."""
+
+    principal: Principal
+    plan_id: str
+    revision: int
+    at: dt.datetime
+
+    def row(
+        self,
+        action: str,
+        account: str | None,
+        from_csm: str | None,
+        to_csm: str | None,
+        reason: str | None,
+        detail: dict[str, Any],
+    ) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "actor": self.principal.name,
+            "actor_key_id": self.principal.key_id,
+            "action": action,
+            "plan_id": self.plan_id,
+            "account": account,
+            "from_csm": from_csm,
+            "to_csm": to_csm,
+            "reason": reason,
+            "book_revision": self.revision,
+            "detail": detail,
+        }
 
 
 def _check_not_stale(session: Session, job: PlanJob) -> None:
