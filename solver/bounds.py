@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from solver.construct import UNASSIGNED, State
 from solver.prepare import Pool, Problem, Unit
@@ -118,3 +119,71 @@ def pool_plan_bound(problem: Problem, state: State, pool: Pool, *, serve_proven:
         hours += per_account * take
         need -= take
     return max(hours / sum(caps.values()), max(frozen[c] / caps[c] for c in caps))
+
+
+def _fractional_knapsack(items: Sequence[tuple[float, float]], room: float) -> float:
+    """The most value of (value, weight) items in `room`, the last one taken in part (the LP optimum)."""
+    total = 0.0
+    for value, weight in sorted(items, key=lambda it: -it[0] / it[1] if it[1] > 0 else -math.inf):
+        if weight <= 0:
+            total += value
+            continue
+        if room <= 0:
+            break
+        take = min(1.0, room / weight)
+        total += value * take
+        room -= weight * take
+    return total
+
+
+def pool_served_arr_bound(problem: Problem, pool: Pool) -> int:
+    """An upper bound on the ARR any plan of the pool can serve, proven without a solver.
+
+    The frozen units' ARR, plus the least of these relaxations for the free units: their hours into the
+    capacity the frozen units leave (each unit at its lightest eligible CSM), over the whole pool and
+    summed over groups of units with the same eligible CSMs; their accounts into the book-size room; and
+    the ARR room under the caps (when every CSM has one).
+    """
+    csms = [c for c in pool.csms if problem.csms[c].capacity > 0 and not problem.csms[c].left]
+    in_pool = set(csms)
+    frozen_arr = 0.0
+    held_hours = dict.fromkeys(csms, 0)
+    held_count = dict.fromkeys(csms, 0)
+    held_arr = dict.fromkeys(csms, 0.0)
+    free: dict[int, tuple[list[int], list[Unit]]] = {}
+    for i in pool.units:
+        u = problem.units[i]
+        if u.fixed is not None:
+            frozen_arr += u.arr
+            if u.fixed in held_hours:
+                held_hours[u.fixed] += u.hours_for(u.fixed)
+                held_count[u.fixed] += u.size
+                held_arr[u.fixed] += u.arr
+            continue
+        group = free.get(id(u.eligible))
+        if group is None:
+            group = free[id(u.eligible)] = ([c for c in u.eligible if c in in_pool], [])
+        if group[0]:
+            group[1].append(u)
+    hours_room = {c: max(0, problem.csms[c].capacity - held_hours[c]) for c in csms}
+    groups = [
+        ([(u.arr, min(u.hours_for(c) for c in options)) for u in units], sum(hours_room[c] for c in options))
+        for options, units in free.values()
+    ]
+    relaxations = [
+        _fractional_knapsack([it for items, _ in groups for it in items], sum(hours_room.values())),
+        sum(_fractional_knapsack(items, room) for items, room in groups),
+    ]
+    infos = [problem.csms[c] for c in csms]
+    if infos and all(info.max_accounts is not None for info in infos):
+        room = sum(max(0, (info.max_accounts or 0) - held_count[info.index]) for info in infos)
+        sizes = [(u.arr, u.size) for _, units in free.values() for u in units]
+        relaxations.append(_fractional_knapsack(sizes, room))
+    if infos and all(info.arr_cap is not None for info in infos):
+        relaxations.append(sum(max(0.0, (info.arr_cap or 0.0) - held_arr[info.index]) for info in infos))
+    # Rounded up past float error: a bound is never shown below what it bounds.
+    best = frozen_arr + min(relaxations)
+    slack = 1e-9 * (1.0 + best)  # float error of the sums, far above it
+    if all(float(problem.units[i].arr).is_integer() for i in pool.units):
+        return math.floor(best + slack)  # every plan serves whole dollars: at most the whole part
+    return math.ceil(best + slack)

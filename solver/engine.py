@@ -18,7 +18,7 @@ import ortools
 
 from solver import policy as rules
 from solver.arr_swaps import even_out_arr_by_swaps
-from solver.bounds import pool_plan_bound, serves_all
+from solver.bounds import pool_plan_bound, pool_served_arr_bound, serves_all
 from solver.construct import (
     UNASSIGNED,
     State,
@@ -56,6 +56,7 @@ from solver.schema import (
     SolverInfo,
     Unassigned,
 )
+from solver.serve_swaps import serve_more_by_exchanges
 
 
 @dataclass
@@ -216,6 +217,16 @@ def solve(
     return schedule_handoffs(book, _assemble(problem, state, results, info()))
 
 
+# Deterministic mode's limit on the serve exchanges (accounts looked at): a second or two at most.
+SERVE_SEARCH_WORK = 2_000_000
+
+
+def _moves_left(problem: Problem, state: State, pool: Pool) -> int | None:
+    """How many more accounts of the pool may change CSM under `policy.max_moves` (None: no limit)."""
+    budget = moves_budget(problem, state, pool)
+    return None if budget is None else max(0, budget - count_moves_pool(problem, state, pool, free=True))
+
+
 def floor4(x: float) -> float:
     """A lower bound as shown: rounded down to 4 decimals (a hair of float error is not a bound's rise)."""
     return math.floor(x * 10_000 + 1e-9) / 10_000
@@ -240,8 +251,20 @@ def _improve_pool(
     if not min_cost:
         start = time.monotonic()
         steps = 20_000 if params.deterministic else 1_000_000
-        # Large pools are where CP-SAT cannot prove much; there the local search earns more of the time.
+        # Large pools are where CP-SAT cannot prove much; there the local search earns more of the time. A
+        # pool that cannot serve every account spends its time on the serve phase first: which accounts are
+        # served is not settled yet, so levelling the hours of the constructed plan would be time lost.
         share = 0.3 if len(pool.csms) <= 40 else 0.6
+        if not serves_all(problem, state, pool):
+            serve_more_by_exchanges(
+                problem,
+                state,
+                pool,
+                None if params.deterministic else start + 0.15 * budget,
+                max_work=SERVE_SEARCH_WORK if params.deterministic else None,
+                moves_left=_moves_left(problem, state, pool),
+            )
+            share = 0.05
         level_by_local_search(
             problem,
             state,
@@ -636,6 +659,10 @@ def _assemble(
         all_optimal &= optimal
         overall_bound = max(overall_bound, bound)
         served_arr = sum(problem.units[i].arr for i in pool.units if state.assign[i] != UNASSIGNED)
+        # The model's bound (its MIP or CP-SAT's) where it has one, and the pool's relaxation always.
+        arr_bound = min(
+            b for b in (res.served_arr_bound, pool_served_arr_bound(problem, pool)) if b is not None
+        )
         demand = sum(state.load[c] for c in pool.csms) / HOURS_SCALE
         cap_hours = sum(problem.csms[c].capacity for c in pool.csms) / HOURS_SCALE
         summaries.append(
@@ -655,9 +682,7 @@ def _assemble(
                 moves_bound=res.moves_bound,
                 method=method,
                 served_arr=round(served_arr, 2),
-                served_arr_bound=None
-                if res.served_arr_bound is None
-                else float(max(res.served_arr_bound, math.ceil(served_arr - 1e-6))),
+                served_arr_bound=float(max(math.ceil(served_arr - 1e-6), arr_bound)),
             )
         )
     max_util = max((ld.utilization for ld in loads if ld.capacity_hours > 0), default=0.0) if loads else None

@@ -15,8 +15,8 @@ from fractions import Fraction
 from solver import policy as rules
 from solver.construct import UNASSIGNED, State
 from solver.metrics import Band, account_figure, band_edges
-from solver.prepare import HOURS_SCALE, Problem
-from solver.schema import Fairness, FairnessFigures
+from solver.prepare import HOURS_SCALE, Problem, build_problem
+from solver.schema import Book, Fairness, FairnessFigures, Plan
 
 
 def figures(
@@ -104,3 +104,16 @@ def plan_fairness(problem: Problem, state: State) -> list[Fairness]:
                 )
             )
     return out
+
+
+def fairness_of(book: Book, plan: Plan) -> list[Fairness]:
+    """`plan.fairness` of a finished plan under `book`'s own policy (e.g. for a plan solved under another
+    balance_tolerance and kept for this book)."""
+    problem = build_problem(book)
+    state = State.empty(problem)
+    account_index = {a.id: i for i, a in enumerate(book.accounts)}
+    for a in plan.assignments:
+        c, i = problem.csm_index.get(a.csm), account_index.get(a.account)
+        if c is not None and i is not None:
+            state.assign[problem.unit_of_account[i]] = c  # plan_fairness reads only where each unit is
+    return plan_fairness(problem, state)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solver.engine import solve
+from solver.fairness import fairness_of
 from solver.plan_figures import csms_out_of_band, rank
 from solver.schema import Book, Plan
 
@@ -132,7 +133,17 @@ def least_moves_point(book: Book, budget: int, plan: Plan, fewest: Plan) -> Fron
         f"frontier: at {budget} moves the solver served less than the plan that found this least number of "
         f"moves (planned with balance_tolerance {LEAST_MOVES_TOLERANCE}); that plan is kept"
     )
-    return FrontierPoint(budget, fewest.model_copy(update={"warnings": [*fewest.warnings, note]}))
+    # Its fairness figures are recounted under the book's own bands, and it claims no optimality: it was
+    # the best plan for the wide band, not for the book's priorities.
+    kept = fewest.model_copy(
+        update={
+            "warnings": [*fewest.warnings, note],
+            "fairness": fairness_of(book, fewest),
+            "status": "feasible",
+            "pools": [p.model_copy(update={"status": "feasible"}) for p in fewest.pools],
+        }
+    )
+    return FrontierPoint(budget, kept)
 
 
 def _budget_text(max_moves: int | None) -> str:

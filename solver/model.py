@@ -244,13 +244,30 @@ class PoolModel:
             twins.setdefault((*key, frozen, members), []).append(c)
         # Ordering helps CP-SAT find perfect splits and hurts it proving none exists: one literal switches it.
         self.symmetry_on = self.model.new_bool_var("symmetry_on")
-        for group in twins.values():
+        self.twins = [group for group in twins.values() if len(group) > 1]
+        for group in self.twins:
             for a, b in itertools.pairwise(group):
                 self.model.add(self.load[a] >= self.load[b]).only_enforce_if(self.symmetry_on)
         self.set_symmetry(True)
 
     def set_symmetry(self, on: bool) -> None:
         self.fix(self.symmetry_on, [int(on), int(on)])
+        self.symmetry_held = on
+
+    def order_twins_in_hint(self) -> None:
+        """Interchangeable CSMs swap books in the hint so their loads run high to low, as the symmetry rule
+        asks: a plan found elsewhere (the serve MIP, local search) is then a valid start for CP-SAT."""
+        if not self.symmetry_held or not self.twins:
+            return
+        loads = self.hint_loads()
+        books: dict[int, list[int]] = {}
+        for i, c in self.hint.items():
+            books.setdefault(c, []).append(i)
+        for group in self.twins:
+            ordered = sorted(group, key=lambda c: -loads[c])
+            for seat, holder in zip(group, ordered, strict=True):
+                for i in books.get(holder, ()):
+                    self.hint[i] = seat
 
     def fix(self, var: cp_model.IntVar, domain: list[int]) -> None:
         """Replace a variable's domain (intervals [a0, b0, a1, b1, …])."""
@@ -316,6 +333,7 @@ class PoolModel:
         """
         model, solver, params = self.model, self.solver, self.params
         model.clear_hints()
+        self.order_twins_in_hint()
         vals = self.hint_values()
         for key, var in self.y.items():
             model.add_hint(var, vals.get(key, 0))
@@ -362,7 +380,7 @@ class PoolModel:
         size_of = lambda k, c: self.classes[k].size  # noqa: E731
         if self.hint_sum(size_of) < self.max_served:
             # Tight pools are LP-strong: a plain MIP (HiGHS) first gives CP-SAT a better start and a bound.
-            mip_bound = serve_by_mip(self, 0.5 * max(0.05, self.time_left()))
+            mip_bound = serve_by_mip(self, 0.6 * max(0.05, self.time_left()))
             ok_arr, bound = self.run(self.served_arr, 0.2, maximize=True)
             found = self.hint_sum(arr_of)
             self.hold_at_least(self.served_arr, found)

@@ -68,11 +68,15 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
         return None
     m, z = built
     classes = pm.classes
+    # The plan we have, as HiGHS's starting solution: it then only ever returns something at least as good.
+    start = pm.hint_values()
+    hint = mathopt.SolutionHint(variable_values={v: float(start.get(key, 0)) for key, v in z.items()})
     with _stdout_to_stderr():
         result = mathopt.solve(
             m,
             mathopt.SolverType.HIGHS,
             params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=seconds)),
+            model_params=mathopt.ModelSolveParameters(solution_hints=[hint]),
         )
     if result.has_primal_feasible_solution():
         values = result.variable_values()

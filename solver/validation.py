@@ -319,6 +319,26 @@ class _Check:
         if plan.cost_bound is not None and plan.cost_bound > plan.total_cost + RULE_EPSILON * max(1.0, total):
             self.add("cost_bound", f"cost_bound {plan.cost_bound:g} is above total_cost {plan.total_cost:g}")
 
+    def pool_served_arr(self) -> None:
+        """Each pool's served_arr is the ARR its CSMs manage after the plan, and its bound is not below it."""
+        arr = {a.id: a.arr for a in self.book.accounts}
+        for pool in self.plan.pools:
+            if pool.served_arr is None:
+                continue
+            mine = set(pool.csms)
+            served = sum(arr.get(a, 0.0) for a, c in self.assigned.items() if c in mine)
+            if not _close(pool.served_arr, served, 0.01 + 1e-9 * served):
+                self.add(
+                    "served_arr",
+                    f"pool {pool.pool}: served_arr {pool.served_arr:,.2f} (expected {served:,.2f})",
+                )
+            bound = pool.served_arr_bound
+            if bound is not None and bound < served - 0.01:
+                self.add(
+                    "served_arr_bound",
+                    f"pool {pool.pool}: served_arr_bound {bound:,.2f} is below the ARR it serves ({served:,.2f})",
+                )
+
     def diagnosis_present(self) -> None:
         if not self.plan.diagnosis:
             self.add("diagnosis", "infeasible plan without a diagnosis")
@@ -344,6 +364,7 @@ def validate_plan(book: Book, plan: Plan) -> list[Violation]:
     check.moves_match()
     true_max = check.loads_match()
     check.utilization_figures(true_max)
+    check.pool_served_arr()
     if plan.objective == "min_cost" or book.policy.objective == "min_cost":
         check.cost_figures()
     check.violations.extend(Violation(rule, message) for rule, message in handoff_problems(book, plan))

@@ -11,7 +11,14 @@ from typing import Any
 from conftest import build_book
 
 from solver.engine import solve
-from solver.frontier import FrontierPoint, frontier, make_monotone, with_budget
+from solver.frontier import (
+    LEAST_MOVES_TOLERANCE,
+    FrontierPoint,
+    frontier,
+    least_moves_point,
+    make_monotone,
+    with_budget,
+)
 from solver.plan_figures import csms_out_of_band, rank
 from solver.schema import Book, Plan
 from solver.validation import assert_valid_plan
@@ -213,3 +220,20 @@ def test_a_frontier_out_of_time_stops_with_the_points_it_has_and_says_so() -> No
     assert 2 <= len(result.points) < 6
     assert any("out of time" in note for note in result.notes)
     check_curve(book, result.points)
+
+
+def test_a_kept_wide_band_plan_is_counted_under_the_books_own_bands() -> None:
+    # Planned with the band opened wide, Lee (80 %) and Dana (0 %) are both "in band"; under the book's
+    # ±10 points around 40 % both are out. The point keeps that plan (its budget's plan served less), so its
+    # fairness figures must be the book's, and it claims no optimality for the book's priorities.
+    book = lopsided_book()
+    fewest = solve(with_budget(book, 1, balance_tolerance=LEAST_MOVES_TOLERANCE))
+    assert [f.after.out_of_band for f in fewest.fairness if f.metric == "hours"] == [0]
+    served_less = fewest.model_copy(
+        update={"assignments": fewest.assignments[1:], "unassigned": [], "moves": fewest.moves}
+    )
+    point = least_moves_point(book, 1, served_less, fewest)
+    assert point.plan.assignments == fewest.assignments
+    assert_valid_plan(with_budget(book, 1), point.plan)
+    assert [f.after.out_of_band for f in point.plan.fairness if f.metric == "hours"] == [2]
+    assert point.plan.status == "feasible" and {p.status for p in point.plan.pools} == {"feasible"}

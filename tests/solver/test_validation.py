@@ -541,3 +541,35 @@ def test_a_plan_is_judged_on_its_own_date_not_today() -> None:
     load(plan, "c-lee").update(hours=500.0, utilization=0.5, arr=500_000, accounts=2)
     plan.update(max_utilization=0.5, max_utilization_bound=0.5)
     assert rules_broken(book, plan) == {"freeze"}
+
+
+def with_pool(plan: dict[str, Any], served_arr: float, served_arr_bound: float | None) -> dict[str, Any]:
+    """The plan with one pool summary of both CSMs (they serve $600k between them)."""
+    plan["pools"] = [
+        {"pool": "enterprise", "csms": ["c-ana", "c-lee"], "accounts": 3, "demand_hours": 600,
+         "capacity_hours": 2000, "mean_utilization": 0.3, "max_utilization": 0.3, "max_utilization_bound": 0.3,
+         "status": "optimal", "served_arr": served_arr, "served_arr_bound": served_arr_bound}
+    ]  # fmt: skip
+    return plan
+
+
+def served_rules(plan: dict[str, Any]) -> set[str]:
+    """The pool's served-ARR rules the plan breaks (a pool summary also asks for fairness figures, which
+    these hand-made plans leave out)."""
+    return rules_broken(book_data(), plan) & {"served_arr", "served_arr_bound"}
+
+
+def test_a_pool_served_arr_as_served_is_accepted() -> None:
+    assert served_rules(with_pool(plan_data(), 600_000, 600_000)) == set()
+    assert served_rules(with_pool(plan_data(), 600_000, None)) == set()
+
+
+def test_a_wrong_pool_served_arr_is_caught() -> None:
+    plan = with_pool(plan_data(), 500_000, 600_000)
+    assert served_rules(plan) == {"served_arr"}
+    assert "expected 600,000.00" in messages(book_data(), plan, "served_arr")
+
+
+def test_a_served_arr_bound_below_the_arr_served_is_caught() -> None:
+    plan = with_pool(plan_data(), 600_000, 599_000)
+    assert served_rules(plan) == {"served_arr_bound"}
