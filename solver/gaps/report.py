@@ -28,8 +28,8 @@ from solver.gaps.packing import _Packer
 from solver.gaps.pool_quarter import _profile
 from solver.gaps.quarters import _quarter_label
 from solver.gaps.scenario import _scenario, _scenario_notes
-from solver.gaps.triggers import ARR_RULE_BANDS, _evaluate_triggers, arr_rule_csms
-from solver.schema import Book
+from solver.gaps.triggers import ARR_RULE_BANDS, _evaluate_triggers, _TriggerState, arr_rule_csms
+from solver.schema import CSM, Book, Policy
 
 
 def _quarter_rows(h: _Horizon, cumulative: dict[PoolKey, list[int]]) -> list[Quarter]:
@@ -123,41 +123,18 @@ def hiring_gaps(book: Book, request: GapRequest | None = None) -> GapReport:
     active = [c for c in scenario.csms if not rules.csm_has_left(c, h.today)]
     no_csms = not active
     trigger_states, floors = _evaluate_triggers(h.accounts)
-    if no_csms and not any(floors):
-        notes.append("no CSM yet and no hiring trigger fired over the horizon: the founders carry CS for now")
-    elif no_csms:
-        notes.append(
-            "no CSM yet: hires follow the seeds' triggers (see triggers); pools no trigger opened "
-            "wait, however much workload they show"
-        )
+    notes.extend(_no_csm_notes(no_csms, floors))
     cumulative = _csm_hires_needed(h, no_csms, floors)
 
     lead = h.policy.hiring_lead_days + h.policy.ramp_days
-    hires: list[Hire] = []
-    for key in h.keys:
-        level = request.levels.get(key[0], rules.hire_level(book.policy, key[0]))
-        for q in h.quarters:
-            new = cumulative[key][q] - (cumulative[key][q - 1] if q else 0)
-            hires.extend(
-                _hire(key[0], key[1], level, q, h.starts, h.today, lead, h.results[q][key])
-                for _ in range(new)
-            )
+    hires = _csm_hires(h, request, book.policy, cumulative, lead)
     hires.extend(_manager_hires(h, cumulative, lead))
-    order = rules.segment_order(book.policy)
-    hires.sort(
-        key=lambda x: (
-            x.needed_by,
-            x.tier is None,
-            order.get(x.tier, len(order)) if x.tier else 0,
-            x.region or "",
-        )
-    )
+    _sort_hires(hires, book.policy)
     late = sum(1 for x in hires if x.late)
     if late:
         notes.append(f"{late} hire(s) are late: their hire_by date has passed, hire now")
 
     # After hiring = at the end of the horizon: leavers gone, every hire on board.
-    low, high = rules.CSMS_PER_MANAGER
     after = _team_size(h, h.quarters[-1], cumulative)
     company_arr = sum(r.arr for r in h.results[0].values())
     pools = _pool_rows(h, cumulative, company_arr)
@@ -166,36 +143,11 @@ def hiring_gaps(book: Book, request: GapRequest | None = None) -> GapReport:
         horizon_quarters=request.horizon_quarters,
         group_by=request.group_by,
         pools=pools,
-        managers=Managers(
-            csms_after_hiring=after,
-            managers_needed_min=math.ceil(after / high),
-            managers_needed_max=math.ceil(after / low),
-            managers=sum(1 for c in active if c.level == "cs_manager"),
-            hires=sum(1 for x in hires if x.level == "cs_manager"),
-        ),
+        managers=_managers(after, active, hires),
         hires=hires,
-        total_cost=TotalCost(
-            hires=len(hires),
-            base_min=sum(x.base_range[0] for x in hires),
-            base_max=sum(x.base_range[1] for x in hires),
-            ote_min=sum(x.ote_range[0] for x in hires),
-            ote_max=sum(x.ote_range[1] for x in hires),
-        ),
+        total_cost=_total_cost(hires),
         quarters=_quarter_rows(h, cumulative),
-        triggers=[
-            Trigger(
-                name=t.name,
-                fired=t.fired_quarter is not None,
-                quarter=None
-                if t.fired_quarter is None
-                else ("now" if t.fired_quarter == 0 else _quarter_label(h.starts[t.fired_quarter])),
-                value=round(t.value, 2),
-                threshold=t.threshold,
-                detail=t.detail,
-                message=t.message + ("" if no_csms else " (informational: the book already has CSMs)"),
-            )
-            for t in trigger_states
-        ],
+        triggers=_trigger_rows(trigger_states, h.starts, no_csms),
         arr_rule=ArrRule(
             company_arr=round(company_arr, 2),
             csms=round(arr_rule_csms(company_arr), 2),
@@ -210,3 +162,84 @@ def hiring_gaps(book: Book, request: GapRequest | None = None) -> GapReport:
             proven=packer.unproven == 0,
         ),
     )
+
+
+def _no_csm_notes(no_csms: bool, floors: list[dict[PoolKey, int]]) -> list[str]:
+    """For a company with no CSM yet: whether any trigger opened a pool over the horizon."""
+    if no_csms and not any(floors):
+        return ["no CSM yet and no hiring trigger fired over the horizon: the founders carry CS for now"]
+    if no_csms:
+        return [
+            "no CSM yet: hires follow the seeds' triggers (see triggers); pools no trigger opened "
+            "wait, however much workload they show"
+        ]
+    return []
+
+
+def _csm_hires(
+    h: _Horizon, request: GapRequest, policy: Policy, cumulative: dict[PoolKey, list[int]], lead: int
+) -> list[Hire]:
+    """One hire per CSM a pool adds in a quarter, at the level the request (else the policy) gives its tier."""
+    hires: list[Hire] = []
+    for key in h.keys:
+        level = request.levels.get(key[0], rules.hire_level(policy, key[0]))
+        for q in h.quarters:
+            new = cumulative[key][q] - (cumulative[key][q - 1] if q else 0)
+            hires.extend(
+                _hire(key[0], key[1], level, q, h.starts, h.today, lead, h.results[q][key])
+                for _ in range(new)
+            )
+    return hires
+
+
+def _sort_hires(hires: list[Hire], policy: Policy) -> None:
+    """Hires by the date they are needed by, then CSMs before managers, by segment order, then region."""
+    order = rules.segment_order(policy)
+    hires.sort(
+        key=lambda x: (
+            x.needed_by,
+            x.tier is None,
+            order.get(x.tier, len(order)) if x.tier else 0,
+            x.region or "",
+        )
+    )
+
+
+def _managers(after: int, active: list[CSM], hires: list[Hire]) -> Managers:
+    """One CS Manager per 5–8 CSMs of the team after hiring, beside the managers there and hired."""
+    low, high = rules.CSMS_PER_MANAGER
+    return Managers(
+        csms_after_hiring=after,
+        managers_needed_min=math.ceil(after / high),
+        managers_needed_max=math.ceil(after / low),
+        managers=sum(1 for c in active if c.level == "cs_manager"),
+        hires=sum(1 for x in hires if x.level == "cs_manager"),
+    )
+
+
+def _total_cost(hires: list[Hire]) -> TotalCost:
+    return TotalCost(
+        hires=len(hires),
+        base_min=sum(x.base_range[0] for x in hires),
+        base_max=sum(x.base_range[1] for x in hires),
+        ote_min=sum(x.ote_range[0] for x in hires),
+        ote_max=sum(x.ote_range[1] for x in hires),
+    )
+
+
+def _trigger_rows(trigger_states: list[_TriggerState], starts: list[dt.date], no_csms: bool) -> list[Trigger]:
+    """Each trigger, fired or not and when; for a book with CSMs, marked as informational."""
+    return [
+        Trigger(
+            name=t.name,
+            fired=t.fired_quarter is not None,
+            quarter=None
+            if t.fired_quarter is None
+            else ("now" if t.fired_quarter == 0 else _quarter_label(starts[t.fired_quarter])),
+            value=round(t.value, 2),
+            threshold=t.threshold,
+            detail=t.detail,
+            message=t.message + ("" if no_csms else " (informational: the book already has CSMs)"),
+        )
+        for t in trigger_states
+    ]
