@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.errors import BookError, Conflict, NotFound
 from app.models import PlanJob, PlanMove, ReplanRequest
+from app.pages.common import OPS, PLAN_READERS, _error_page, _not_found, guard, guard_post, posted, render
 from app.services import compare as compare_service
 from app.services import replan as replan_service
 
@@ -141,8 +142,6 @@ def parent_changes(db: Any, row: PlanJob, plan: dict[str, Any]) -> dict[str, Any
 
 @router.get("/plans/compare")
 def compare_page(request: Request, ids: str = "") -> Response:
-    from app.pages.routes import PLAN_READERS, _error_page, _not_found, guard, render
-
     page = guard(request, PLAN_READERS, "comparing plans")
     if isinstance(page, Response):
         return page
@@ -158,15 +157,11 @@ def compare_page(request: Request, ids: str = "") -> Response:
 
 @router.post("/plans/{plan_id}/replan")
 async def replan_form(request: Request, plan_id: str) -> Response:
-    from app.pages.routes import posted
-
     return await posted(request, _replan, plan_id)
 
 
 def _replan(request: Request, form: Any, plan_id: str) -> Response:
     """The review page's tick boxes: re-plan without the ticked moves, or keeping them."""
-    from app.pages.routes import OPS, _not_found, guard_post
-
     page = guard_post(request, form, OPS, "re-planning")
     if isinstance(page, Response):
         return page

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from app.errors import BookError, Conflict, NotFound
 from app.pages import handoff_views
-from app.pages.routes import OPS, PLAN_READERS, _db, _error_page, _not_found, guard, render
+from app.pages.common import OPS, PLAN_READERS, _db, _error_page, _not_found, guard, render
 from app.services import handoffs as handoff_service
 
 router = APIRouter(include_in_schema=False)

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.errors import BookError, Conflict
-from app.pages.routes import OPS, _db, _stored_book, _text, guard, guard_post, render
+from app.pages.common import OPS, _db, _stored_book, _text, guard, guard_post, render
 from app.services.book_import import (
     ImportFiles,
     add_segment,

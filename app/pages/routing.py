@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from app.errors import BookError, Conflict, DomainError
 from app.models_routing import RecommendationRequest, RecommendationResponse
-from app.pages.routes import _db, _stored_book, _text, guard, guard_post, posted, render
+from app.pages.common import _db, _stored_book, _text, guard, guard_post, posted, render
 from app.services import recommendations as routing_service
 from app.services.keys import Principal
 from solver.errors import field_path

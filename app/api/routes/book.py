@@ -10,7 +10,6 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import DbDep, OpsKey, ReadSummaryKey, SessionDep, WriteSessionDep
 from app.api.revisions import etag, expected_revisions, set_etag
-from app.errors import BookError
 from app.models import (
     MAX_OFFSET,
     MAX_PAGE,
@@ -23,7 +22,8 @@ from app.models import (
     ImportResult,
 )
 from app.services import book as book_service
-from app.services import csv_io
+from app.services import csv_import, csv_io
+from app.services.csv_import import CsvKind
 from app.services.keys import Principal
 from solver.schema import CSM, MAX_ID_LENGTH, Account, Book, Policy, valid_id
 
@@ -122,10 +122,7 @@ async def import_accounts_csv(
     request: Request, response: Response, key: OpsKey, expected: IfMatch
 ) -> ImportResult:
     """Replace every account with those of a CSV (CRM export columns accepted; see app/README.md)."""
-    text = await _csv_bytes(request)
-    result: ImportResult = await _in_thread(book_service.import_accounts_csv, request, text, key, expected)
-    set_etag(response, result.revision)
-    return result
+    return await _import_csv(request, response, "accounts", key, expected)
 
 
 @router.get("/accounts/{account_id}", response_model=Account, responses=NOT_FOUND)
@@ -187,10 +184,7 @@ async def import_csms_csv(
     request: Request, response: Response, key: OpsKey, expected: IfMatch
 ) -> ImportResult:
     """Replace every CSM with those of a CSV; accounts must still find their current CSM."""
-    text = await _csv_bytes(request)
-    result: ImportResult = await _in_thread(book_service.import_csms_csv, request, text, key, expected)
-    set_etag(response, result.revision)
-    return result
+    return await _import_csv(request, response, "csms", key, expected)
 
 
 @router.get("/csms/{csm_id}", response_model=CSM, responses=NOT_FOUND)
@@ -225,24 +219,12 @@ def delete_csm(
 # ---------------------------------------------------------------- helpers
 
 
-async def _csv_bytes(request: Request) -> bytes:
-    """The CSV body as sent: its encoding (UTF-8 with or without BOM, or Windows-1252) is read with it."""
+async def _import_csv(
+    request: Request, response: Response, kind: CsvKind, key: Principal, expected: frozenset[int] | None
+) -> ImportResult:
+    """Both CSV imports: the service replaces the book's `kind`; the response carries the new revision."""
     content_type = request.headers.get("content-type", "")
-    if content_type and not content_type.startswith(("text/csv", "text/plain", "application/csv")):
-        raise BookError(
-            f"Content-Type: expected text/csv (got {content_type!r})",
-            field="Content-Type",
-            value=content_type,
-        )
-    return await request.body()
-
-
-async def _in_thread(function: Any, request: Request, text: bytes, actor: Principal, expected: Any) -> Any:
-    """Run a blocking import in the thread pool with a write session, as a sync route would."""
     db = request.app.state.db
-
-    def run() -> Any:
-        with db.write_session() as session:
-            return function(session, text, actor, expected)
-
-    return await run_in_threadpool(run)
+    result = await csv_import.import_csv(db, kind, content_type, request.body, key, expected)
+    set_etag(response, result.revision)
+    return result
