@@ -120,3 +120,16 @@ def test_as_many_accounts_served_as_the_plan_serves() -> None:
     assert (answer.status, answer.moves, answer.bound) == ("optimal", 2, 2)
     (pool,) = [p for p in answer.plan.values() if p.accounts]  # the leaver is a pool of its own
     assert (pool.accounts, pool.served, pool.moves) == (3, 2, 2)
+
+
+def test_a_count_band_with_accounts_left_unserved_is_never_tighter_than_one() -> None:
+    # A's three 100 h accounts and the leaver's 2500 h one, which nobody can take: three served, so the
+    # accounts band is 1.5 ± 1 each (0 % tolerance, never tighter than ±1). One move puts A and B in it.
+    book = _book(
+        {"A": [100] * 3, "L": [2500]}, {"A": 1000, "B": 1000, "L": 0}, balance_metrics={"accounts": 0.0}
+    )
+    plan = _plan(book, {"A0": "B", "L0": None})
+    answer = least_moves_for_balance(book, plan, time_limit=20)
+    assert (answer.status, answer.moves, answer.bound) == ("optimal", 1, 1)
+    (pool,) = [p for p in answer.plan.values() if p.accounts]
+    assert (pool.accounts, pool.served, pool.out_of_band) == (4, 3, 0)
