@@ -50,6 +50,7 @@ class Yardstick:
 class PoolBalance:
     """One pool of a plan, as `least_moves_for_balance` holds it: what it serves and how balanced it is."""
 
+    csms: list[str]  # the pool's CSMs, by id
     accounts: int  # accounts of the pool (ones some CSM may serve)
     served: int
     moves: int
@@ -122,6 +123,7 @@ def pool_balance(
             if not lo - eps <= figure[c] <= hi + eps:
                 outside.add(c)
     return PoolBalance(
+        csms=[inst.csms[c].id for c in csms],
         accounts=len(accounts),
         served=served,
         moves=moves,
@@ -247,14 +249,19 @@ Build = Callable[[Instance, int, list[int], list[int]], _Pool | None]
 def _solve_pools(
     book: Book, time_limit: float, build: Build, out: Yardstick, inst: Instance | None = None
 ) -> None:
-    """Each pool's model from `build` (None: nothing to decide), largest pool first, sharing the time."""
+    """Each pool's model from `build` (None: nothing to decide), largest pool first, each given a share of
+    the time left in proportion to its accounts (time a pool does not use goes to the next)."""
     started = time.perf_counter()
     inst = inst or build_instance(book)
-    for p, (accounts, csms) in sorted(_pools(inst).items(), key=lambda kv: -len(kv[1][0])):
+    pools = sorted(_pools(inst).items(), key=lambda kv: -len(kv[1][0]))
+    waiting = sum(len(accounts) for _, (accounts, _) in pools)
+    for p, (accounts, csms) in pools:
         m = build(inst, p, accounts, csms)
+        waiting -= len(accounts)
         if m is None:
             continue
-        left = time_limit - (time.perf_counter() - started)
+        # The time left, shared by the pools still to solve in proportion to their accounts.
+        left = (time_limit - (time.perf_counter() - started)) * len(accounts) / (len(accounts) + waiting)
         m.model.minimize(m.moves())
         result = mathopt.solve(
             m.model,
