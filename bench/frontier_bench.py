@@ -1,13 +1,17 @@
 """Deciding a rebalance, timed end to end through the service on the 3,000-account rebalance book.
 
-`python -m bench.frontier_bench [--repeat N] [--accounts 3000] [--frontier-limit 50] [--plan-limit 8]`
+`python -m bench.frontier_bench [--repeat N] [--accounts 3000] [--frontier-limit 50] [--plan-limit 8]
+[--yardstick SECONDS]`
 
 Each run: a fresh migrated SQLite database, the book stored, the service app with its embedded runner
 (children from the fork server, as in production). Timed from the request to the job's `succeeded`:
 - **frontier**: `POST /v1/plans {"frontier": true}`; every point is re-read as a stored plan and checked by
   the solver-free validator, within its budget and no worse than the smaller budget's;
 - **replan of one veto**: a plan, then `POST /v1/plans/{id}/replan {"reject": [one balancing move]}`; the
-  re-plan is validated and the rejected account checked to stay with its CSM.
+  re-plan is validated and the rejected account checked to stay with its CSM;
+- **yardstick** (with `--yardstick SECONDS`, after the service is closed): at two points (the fewest moves,
+  and a middle point with fewer CSMs out of band), `bench.yardstick.least_moves_for_balance` per pool,
+  SECONDS per point: is the point's number of moves within 5 % of the least possible for its balance?
 Prints JSON; the medians go to bench/README.md by hand ("Deciding a rebalance").
 """
 
@@ -30,8 +34,9 @@ from app.core.db import Database, migrate
 from app.main import create_app
 from app.services.keys import create_key
 from bench.books import generate_rebalance_book
+from bench.yardstick import least_moves_for_balance
 from solver.frontier import with_budget
-from solver.plan_figures import rank
+from solver.plan_figures import csms_out_of_band, rank
 from solver.schema import Book, Plan
 from solver.validation import validate_plan
 
@@ -81,7 +86,70 @@ def check_frontier(
     return problems
 
 
-def one_run(n_accounts: int, frontier_limit: float, plan_limit: float, seed: int) -> dict[str, Any]:
+def pick_points(points: list[dict[str, Any]]) -> list[int]:
+    """Two points to hold against the yardstick: the fewest moves, and the middle one of the points with
+    fewer CSMs out of band than it (the last point when none has fewer; nothing more when there is one)."""
+    if len(points) < 2:
+        return list(range(len(points)))
+    fewer = [i for i, p in enumerate(points) if p["csms_out_of_band"] < points[0]["csms_out_of_band"]]
+    return [0, fewer[(len(fewer) - 1) // 2] if fewer else len(points) - 1]
+
+
+def yardstick_point(book: Book, point: dict[str, Any], plan: Plan, time_limit: float) -> dict[str, Any]:
+    """A point's moves against the least possible for its balance, per pool and in total: within 5 % when
+    its moves are at most 1.05 times HiGHS's proven bound (proven), or 1.05 times the MIP's best plan."""
+    yard = least_moves_for_balance(book, plan, time_limit=time_limit)
+    pool_name = {load.csm: load.pool for load in plan.csm_loads}
+    moves = len(plan.moves)
+    pools = []
+    for p, mine in sorted(yard.plan.items(), key=lambda kv: -kv[1].moves):
+        status, least, bound = yard.pools.get(p, ("empty", 0, 0))
+        if mine.moves or least:
+            pools.append(
+                {
+                    "pool": next((pool_name[c] for c in mine.csms if pool_name.get(c)), mine.csms[0]),
+                    "moves": mine.moves,
+                    "max_utilization": round(float(mine.max_utilization), 4),
+                    "out_of_band": mine.out_of_band,
+                    "served": f"{mine.served}/{mine.accounts}",
+                    "status": status,
+                    "least_moves": least,
+                    "bound": bound,
+                }
+            )
+    problems = []
+    if sum(p.moves for p in yard.plan.values()) != moves:
+        problems.append(
+            f"yardstick: the pools' moves add to {sum(p.moves for p in yard.plan.values())}, not {moves}"
+        )
+    out_of_band = sum(p.out_of_band for p in yard.plan.values())
+    if out_of_band != csms_out_of_band(book, plan):
+        problems.append(
+            f"yardstick: {out_of_band} CSMs out of band by pool, {csms_out_of_band(book, plan)} in all"
+        )
+    if yard.moves is not None and yard.moves > moves:
+        problems.append(f"yardstick: least moves {yard.moves} above the point's own {moves}")
+    if yard.status in ("infeasible", "unknown"):
+        problems.append(f"yardstick: {yard.status} in some pool")
+    return {
+        "max_moves": point["max_moves"],
+        "moves": moves,
+        "max_utilization": point["max_utilization"],
+        "csms_out_of_band": point["csms_out_of_band"],
+        "yardstick_status": yard.status,
+        "least_moves": yard.moves,
+        "least_moves_bound": yard.bound,
+        "yardstick_seconds": round(yard.seconds, 1),
+        "within_5pct_proven": moves <= 1.05 * yard.bound,
+        "within_5pct_of_incumbent": yard.moves is not None and moves <= 1.05 * yard.moves,
+        "pools": pools,
+        "problems": problems,
+    }
+
+
+def one_run(
+    n_accounts: int, frontier_limit: float, plan_limit: float, seed: int, yardstick: float = 0.0
+) -> dict[str, Any]:
     book = generate_rebalance_book(n_accounts, seed=seed)
     data = book.model_dump(mode="json", by_alias=True, exclude_unset=True)
     data["policy"]["time_limit_seconds"] = plan_limit
@@ -104,6 +172,12 @@ def one_run(n_accounts: int, frontier_limit: float, plan_limit: float, seed: int
                 if job["status"] == "succeeded"
                 else [job["error"]]
             )
+            picked = {
+                i: Plan.model_validate(
+                    client.get(f"/v1/plans/{points[i]['plan_id']}", headers=headers).json()["plan"]
+                )
+                for i in (pick_points(points) if yardstick > 0 else [])
+            }
 
             parent = _wait(client, headers, client.post("/v1/plans", json={}, headers=headers).json()["id"])
             left = {
@@ -134,6 +208,8 @@ def one_run(n_accounts: int, frontier_limit: float, plan_limit: float, seed: int
                     problems.append(f"replan: vetoed {veto} went to {stays}, not {current}")
         finally:
             client.__exit__(None, None, None)
+    yardsticks = [yardstick_point(stored, points[i], plan, yardstick) for i, plan in picked.items()]
+    problems += [f"point {y['max_moves']}: {p}" for y in yardsticks for p in y.pop("problems")]
     return {
         "accounts": n_accounts,
         "csms": len(stored.csms),
@@ -158,6 +234,7 @@ def one_run(n_accounts: int, frontier_limit: float, plan_limit: float, seed: int
         "replan_seconds": None if replan_seconds is None else round(replan_seconds, 2),
         "replan_moves": None if plan is None else len(plan.moves),
         "replan_status": None if plan is None else plan.status,
+        "yardstick": yardsticks,
         "problems": problems,
     }
 
@@ -168,8 +245,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=3000)
     parser.add_argument("--frontier-limit", type=float, default=50.0)
     parser.add_argument("--plan-limit", type=float, default=8.0)
+    parser.add_argument(
+        "--yardstick", type=float, default=0.0, help="seconds of the exact MIP at each of two points (0: off)"
+    )
     args = parser.parse_args(argv)
-    runs = [one_run(args.accounts, args.frontier_limit, args.plan_limit, seed=0) for _ in range(args.repeat)]
+    runs = [
+        one_run(args.accounts, args.frontier_limit, args.plan_limit, seed=0, yardstick=args.yardstick)
+        for _ in range(args.repeat)
+    ]
     summary = {
         "frontier_seconds_median": statistics.median(r["frontier_seconds"] for r in runs),
         "frontier_points_min": min(r["frontier_points"] for r in runs),
@@ -178,6 +261,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         if any(r["replan_seconds"] is not None for r in runs)
         else None,
+        "yardstick": [
+            {k: y[k] for k in ("moves", "least_moves", "least_moves_bound", "within_5pct_proven")}
+            for r in runs
+            for y in r["yardstick"]
+        ],
         "problems": sum(len(r["problems"]) for r in runs),
     }
     print(json.dumps({"summary": summary, "runs": runs}, indent=1))
