@@ -34,6 +34,9 @@ class BandConstraints:
         self.tol = Fraction(tolerance).limit_denominator(10_000)
         self.given = given
         self.out = {c: pm.model.new_bool_var(f"out{c}") for c in pm.cap_csms}
+        # The bands whose edges are constants (-1: hours, else the band's index), and whether every band is.
+        self.fixed_rows: list[tuple[int, dict[int, tuple[int, int]]]] = []
+        self.all_fixed = True
         served_fixed = pm.hint_sum(lambda k, c: pm.classes[k].size) == pm.max_served
         # Per band (-1: hours): how to judge a plan's figures in Python, for hints and held values.
         self.judges: list[Callable[[dict[int, int]], dict[int, tuple[int, int]]]] = []
@@ -62,19 +65,20 @@ class BandConstraints:
                 c: (math.ceil((mean - tol) * cap), math.floor((mean + tol) * cap))
                 for c, cap in self.caps.items()
             }
-            self._fixed_band(pm.load, edges, lambda figs: edges, pm.hint_loads)
+            self._fixed_band(pm.load, edges, lambda figs: edges, pm.hint_loads, kind=-1)
             return
         if pm.fixed_total is not None:
             edges = self._hours_edges(pm.fixed_total)
-            self._fixed_band(pm.load, edges, lambda figs: edges, pm.hint_loads)
+            self._fixed_band(pm.load, edges, lambda figs: edges, pm.hint_loads, kind=-1)
             return
         top = max(self.caps.values())
         if 8 * self.cap_total * self.tol.denominator * top >= 2**62:
             # Past 64-bit integers the band is taken around the plan's mean as given, and nothing is proven.
             pm.band_as_given = True
             edges = self._hours_edges(sum(pm.hint_loads().values()))
-            self._fixed_band(pm.load, edges, lambda figs: edges, pm.hint_loads)
+            self._fixed_band(pm.load, edges, lambda figs: edges, pm.hint_loads, kind=-1)
             return
+        self.all_fixed = False
         load_var = pm.load_variables()
         total = pm.model.new_int_var(0, self.cap_total, "served_hours")
         pm.model.add(total == sum(pm.load[c] for c in pm.csms))
@@ -119,12 +123,12 @@ class BandConstraints:
                 c: integer_edges(band, Fraction(given_total), Fraction(given_cap), Fraction(cap))
                 for c, cap in self.caps.items()
             }
-            self._fixed_band(figure, edges, lambda figs: edges, hint)
+            self._fixed_band(figure, edges, lambda figs: edges, hint, kind=b)
             return
         if served_fixed or self.given is not None:
             # Served accounts fixed: the pool's total of the figure is a constant.
             edges = edges_for(sum(hint().values()))
-            self._fixed_band(figure, edges, lambda figs: edges, hint)
+            self._fixed_band(figure, edges, lambda figs: edges, hint, kind=b)
             return
         most = sum(hint().values()) + sum(pm._class_figure(cl, b) * len(cl.units) for cl in pm.classes)
         tol = Fraction(band.tolerance).limit_denominator(10_000)
@@ -133,8 +137,9 @@ class BandConstraints:
         if 4 * most * max(self.cap_total * td, top * (td + tn)) >= 2**62:
             pm.band_as_given = True
             edges = edges_for(sum(hint().values()))
-            self._fixed_band(figure, edges, lambda figs: edges, hint)
+            self._fixed_band(figure, edges, lambda figs: edges, hint, kind=b)
             return
+        self.all_fixed = False
         total = pm.model.new_int_var(0, most, f"total{b}")
         pm.model.add(total == sum(figure[c] for c in pm.csms))
         pm.extra_hints.append((total, lambda _loads: sum(hint().values())))
@@ -166,8 +171,11 @@ class BandConstraints:
         edges: dict[int, tuple[int, int]],
         judge: Callable[[dict[int, int]], dict[int, tuple[int, int]]],
         current: Callable[[], dict[int, int]],
+        *,
+        kind: int,
     ) -> None:
         """A band with constant edges: inside, the CSM's figure lies between them (edges included)."""
+        self.fixed_rows.append((kind, edges))
         for c in self.caps:
             lo, hi = edges[c]
             inside = self.out[c].Not()

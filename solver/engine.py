@@ -255,6 +255,8 @@ def _improve_pool(
         # pool that cannot serve every account spends its time on the serve phase first: which accounts are
         # served is not settled yet, so levelling the hours of the constructed plan would be time lost.
         share = 0.3 if len(pool.csms) <= 40 else 0.6
+        if problem.bands:
+            share = 0.1  # the bands of balance_metrics come before the level: their phase needs the time
         if not serves_all(problem, state, pool):
             serve_more_by_exchanges(
                 problem,

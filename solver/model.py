@@ -24,6 +24,7 @@ from fractions import Fraction
 
 from ortools.sat.python import cp_model
 
+from solver.band_mip import band_by_mip, moves_by_mip
 from solver.bands import BandConstraints
 from solver.classes import ModelClass, arr_cap_can_bind, make_classes, moved_by, read_counts
 from solver.classes import as_expr as _expr
@@ -153,6 +154,7 @@ class PoolModel:
         # out of band, no move): only then does the level phase's bound hold for every plan.
         self.held_at_best = True
         self.max_moves = max_moves
+        self.band_rows: BandConstraints | None = None  # the band phase's rows, once it has run
         self._variables(max_moves)
 
     # ------------------------------------------------------------ model building
@@ -427,8 +429,12 @@ class PoolModel:
         if not self.cap_csms:
             return
         bands = BandConstraints(self, tolerance, given)
+        self.band_rows = bands
         outside = sum(bands.out.values())
         found = bands.hint_outside()
+        if found > 0:
+            band_by_mip(self, bands, 0.5 * max(0.05, self.time_left()))
+            found = bands.hint_outside()
         if found > 0:
             ok, _ = self.run(outside, 0.3)
             self.result.phases.append("band")
@@ -441,6 +447,7 @@ class PoolModel:
         """Move as few existing relationships as it can, then as little ARR as it can."""
         if not any(m[0] for m in self.moved.values()):
             return
+        moves_by_mip(self, self.band_rows, 0.3 * max(0.05, self.time_left()))
         ok, bound = self.run(self.moves_expr, 0.3)
         if bound is not None:
             self.result.moves_bound = math.ceil(bound - 1e-9)

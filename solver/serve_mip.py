@@ -23,12 +23,13 @@ if TYPE_CHECKING:
 MAX_VARIABLES = 20_000
 
 
-def _serve_model(
+def hard_rules_mip(
     pm: PoolModel, *, integer: bool
 ) -> tuple[mathopt.Model, dict[tuple[int, int], mathopt.Variable]] | None:
-    """The most ARR under the model's hard rules, over class counts (integer, or its LP relaxation)."""
+    """The model's hard rules over class counts (integer, or its LP relaxation), with no objective: each
+    account served at most once, capacity, ARR cap, book size, and max_moves."""
     classes, problem, state = pm.classes, pm.problem, pm.state
-    m = mathopt.Model(name="serve")
+    m = mathopt.Model(name="pool")
     z = {key: m.add_variable(lb=0, ub=len(classes[key[0]].units), is_integer=integer) for key in pm.y}
     for k, cl in enumerate(classes):
         m.add_linear_constraint(sum(z[k, c] for c in cl.csms) <= len(cl.units))
@@ -51,8 +52,32 @@ def _serve_model(
         m.add_linear_constraint(sum(n * v for n, v in moving) <= pm.max_moves)
     if not z:
         return None
-    m.maximize(sum(classes[k].arr * v for (k, _), v in z.items()))
     return m, z
+
+
+def _serve_model(
+    pm: PoolModel, *, integer: bool
+) -> tuple[mathopt.Model, dict[tuple[int, int], mathopt.Variable]] | None:
+    """The most ARR under the model's hard rules."""
+    built = hard_rules_mip(pm, integer=integer)
+    if built is not None:
+        built[0].maximize(sum(pm.classes[k].arr * v for (k, _), v in built[1].items()))
+    return built
+
+
+def solve_from_hint(
+    pm: PoolModel, m: mathopt.Model, z: dict[tuple[int, int], mathopt.Variable], seconds: float
+) -> mathopt.SolveResult:
+    """HiGHS on the model, starting from the plan we have (it then returns nothing worse than it)."""
+    start = pm.hint_values()
+    hint = mathopt.SolutionHint(variable_values={v: float(start.get(key, 0)) for key, v in z.items()})
+    with stdout_to_stderr():
+        return mathopt.solve(
+            m,
+            mathopt.SolverType.HIGHS,
+            params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=seconds)),
+            model_params=mathopt.ModelSolveParameters(solution_hints=[hint]),
+        )
 
 
 def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
@@ -68,16 +93,7 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
         return None
     m, z = built
     classes = pm.classes
-    # The plan we have, as HiGHS's starting solution: it then only ever returns something at least as good.
-    start = pm.hint_values()
-    hint = mathopt.SolutionHint(variable_values={v: float(start.get(key, 0)) for key, v in z.items()})
-    with _stdout_to_stderr():
-        result = mathopt.solve(
-            m,
-            mathopt.SolverType.HIGHS,
-            params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=seconds)),
-            model_params=mathopt.ModelSolveParameters(solution_hints=[hint]),
-        )
+    result = solve_from_hint(pm, m, z, seconds)
     if result.has_primal_feasible_solution():
         values = result.variable_values()
         counts = {key: round(values[v]) for key, v in z.items()}
@@ -98,7 +114,7 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr() -> Iterator[None]:
+def stdout_to_stderr() -> Iterator[None]:
     """HiGHS prints some diagnostics straight to file descriptor 1; the CLI's stdout carries the plan JSON,
     so while HiGHS runs, descriptor 1 points at stderr."""
     sys.stdout.flush()

@@ -1,0 +1,194 @@
+"""The band phase's MIP: with every account served, the bands' edges are constants, and a plain MIP of the
+classes (HiGHS) often finds a plan with every CSM inside every band where CP-SAT's search does not.
+
+Three steps, each from the plan we have and adopted only when it is better: every CSM inside every band
+with the fewest moves (a feasibility question HiGHS answers fast); failing that, the fewest CSMs outside
+and then the fewest moves (each CSM's rows relaxed by a Boolean); then, holding both, the largest
+utilization (the contract's next priorities). CP-SAT's band phase goes on from there, and proves it where
+it can.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from ortools.math_opt.python import mathopt
+
+from solver.classes import read_counts
+from solver.serve_mip import MAX_VARIABLES, hard_rules_mip, solve_from_hint
+
+if TYPE_CHECKING:
+    from solver.bands import BandConstraints
+    from solver.model import PoolModel
+
+Counts = dict[tuple[int, int], mathopt.Variable]
+
+
+def band_by_mip(pm: PoolModel, bands: BandConstraints, seconds: float) -> None:
+    """Put the MIP's plan in the hint where it has fewer CSMs outside the bands (or, as few, a lower level)."""
+    # HiGHS has no deterministic clock; a neighbourhood's bands are taken as given; where not everyone is
+    # served, the edges move with the accounts served.
+    if not _plain(pm, bands) or seconds < 0.1:
+        return
+    deadline = time.monotonic() + seconds
+    if not _all_inside(pm, bands, 0.7 * seconds):
+        _fewest_outside(pm, bands, 0.5 * (deadline - time.monotonic()))
+    _lower_level(pm, bands, deadline - time.monotonic())
+
+
+def _everyone_served(pm: PoolModel) -> tuple[mathopt.Model, Counts] | None:
+    """The hard rules, with every account served."""
+    built = hard_rules_mip(pm, integer=True)
+    if built is not None:
+        m, z = built
+        for k, cl in enumerate(pm.classes):
+            m.add_linear_constraint(sum(z[k, c] for c in cl.csms) == len(cl.units))
+    return built
+
+
+def _figure(pm: PoolModel, kind: int, c: int, z: Counts) -> tuple[int, mathopt.LinearExpression, int]:
+    """CSM c's figure of band `kind` (-1: hours): what is held outside the model, the expression, and the
+    most it can reach."""
+    base = pm.state.load[c] if kind < 0 else pm.frozen_figures[kind][c]
+    terms = [
+        (pm.classes[k].hours[c] if kind < 0 else pm._class_figure(pm.classes[k], kind), k)
+        for k, _ in pm.by_csm[c]
+    ]
+    most = base + sum(a * len(pm.classes[k].units) for a, k in terms)
+    if kind < 0:
+        most = min(most, pm.problem.csms[c].capacity)
+    return base, base + sum(a * z[k, c] for a, k in terms), most
+
+
+def _moves(pm: PoolModel, z: Counts) -> mathopt.LinearExpression:
+    return sum(pm.moved[key][0] * v for key, v in z.items())
+
+
+def _adopt(pm: PoolModel, z: Counts, result: mathopt.SolveResult) -> dict[int, int]:
+    """The MIP's plan into the hint; returns the hint it replaced."""
+    values = result.variable_values()
+    kept = dict(pm.hint)
+    read_counts(pm.classes, pm.y, lambda key: round(values[z[key]]), pm.hint)
+    return kept
+
+
+def _restore(pm: PoolModel, kept: dict[int, int]) -> None:
+    pm.hint.clear()
+    pm.hint.update(kept)
+
+
+def _all_inside(pm: PoolModel, bands: BandConstraints, seconds: float) -> bool:
+    """Every CSM inside every band, with the fewest moves: adopted when HiGHS finds such a plan."""
+    built = _everyone_served(pm)
+    if built is None:
+        return False
+    m, z = built
+    for kind, edges in bands.fixed_rows:
+        for c in bands.caps:
+            _, value, _ = _figure(pm, kind, c, z)
+            lo, hi = edges[c]
+            m.add_linear_constraint(value >= lo)
+            m.add_linear_constraint(value <= hi)
+    m.minimize(_moves(pm, z))
+    result = solve_from_hint(pm, m, z, seconds)
+    if not result.has_primal_feasible_solution():
+        return False
+    _adopt(pm, z, result)
+    return True
+
+
+def _fewest_outside(pm: PoolModel, bands: BandConstraints, seconds: float) -> None:
+    """The fewest CSMs outside some band, then the fewest moves; adopted when fewer are outside."""
+    built = _everyone_served(pm)
+    if built is None or seconds < 0.05:
+        return
+    m, z = built
+    out = {c: m.add_binary_variable(name=f"out{c}") for c in bands.caps}
+    for kind, edges in bands.fixed_rows:
+        for c in bands.caps:
+            base, value, most = _figure(pm, kind, c, z)
+            lo, hi = edges[c]
+            # Inside unless marked outside: then only the figure's own range holds.
+            m.add_linear_constraint(value <= hi + max(0, most - hi) * out[c])
+            m.add_linear_constraint(value >= lo - max(0, lo - base) * out[c])
+    worst_moves = sum(pm.moved[key][0] * len(pm.classes[key[0]].units) for key in z) + 1
+    m.minimize(worst_moves * sum(out.values()) + _moves(pm, z))
+    before = bands.hint_outside()
+    result = solve_from_hint(pm, m, z, seconds)
+    if result.has_primal_feasible_solution():
+        kept = _adopt(pm, z, result)
+        if bands.hint_outside() >= before:
+            _restore(pm, kept)
+
+
+def moves_by_mip(pm: PoolModel, bands: BandConstraints | None, seconds: float) -> None:
+    """With every CSM inside its bands kept inside, the fewest moves HiGHS finds in the time; adopted when
+    fewer (the moves phase goes on from there)."""
+    if bands is None or not _plain(pm, bands) or seconds < 0.1:
+        return
+    moved = pm.hint_sum(lambda k, c: pm.moved[k, c][0])
+    built = _holding_bands(pm, bands)
+    if built is None or moved == 0:
+        return
+    m, z = built
+    m.minimize(_moves(pm, z))
+    result = solve_from_hint(pm, m, z, seconds)
+    if result.has_primal_feasible_solution() and result.objective_value() < moved - 0.5:
+        before = bands.hint_outside()
+        kept = _adopt(pm, z, result)
+        if bands.hint_outside() > before:
+            _restore(pm, kept)
+
+
+def _plain(pm: PoolModel, bands: BandConstraints) -> bool:
+    """Can the pool's bands and moves be a plain MIP? (Whole pool, every account served, fixed edges.)"""
+    return (
+        not pm.params.deterministic
+        and pm.whole_pool
+        and not pm.band_as_given
+        and bands.all_fixed
+        and pm.hint_sum(lambda k, c: pm.classes[k].size) == pm.max_served
+        and len(pm.y) <= MAX_VARIABLES
+    )
+
+
+def _holding_bands(pm: PoolModel, bands: BandConstraints) -> tuple[mathopt.Model, Counts] | None:
+    """Everyone served, and every CSM the hint has inside its bands kept inside."""
+    built = _everyone_served(pm)
+    if built is None:
+        return None
+    m, z = built
+    outside = bands.outside_now()
+    for kind, edges in bands.fixed_rows:
+        for c in bands.caps:
+            if c not in outside:
+                _, value, _ = _figure(pm, kind, c, z)
+                lo, hi = edges[c]
+                m.add_linear_constraint(value >= lo)
+                m.add_linear_constraint(value <= hi)
+    return m, z
+
+
+def _lower_level(pm: PoolModel, bands: BandConstraints, seconds: float) -> None:
+    """With no more CSMs outside and no more moves than the hint has, the largest utilization as low as
+    HiGHS takes it in the time; adopted when lower (the level phase goes on from there)."""
+    built = _holding_bands(pm, bands) if seconds >= 0.05 else None
+    if built is None:
+        return
+    m, z = built
+    outside = bands.outside_now()
+    m.add_linear_constraint(_moves(pm, z) <= pm.hint_sum(lambda k, c: pm.moved[k, c][0]))
+    level = m.add_variable(lb=0.0, ub=1.0, name="level")
+    for c in bands.caps:
+        _, load, _ = _figure(pm, -1, c, z)
+        m.add_linear_constraint(load - pm.problem.csms[c].capacity * level <= 0)
+    m.minimize(level)
+    loads = pm.hint_loads()
+    top = max(loads[c] / pm.problem.csms[c].capacity for c in bands.caps)
+    result = solve_from_hint(pm, m, z, seconds)
+    if result.has_primal_feasible_solution() and result.objective_value() < top - 1e-9:
+        before = len(outside)
+        kept = _adopt(pm, z, result)
+        if bands.hint_outside() > before:
+            _restore(pm, kept)
