@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
 
@@ -285,14 +286,21 @@ def _free(problem: Problem, u: Unit) -> bool:
 
 
 def level_by_local_search(
-    problem: Problem, state: State, pool: Pool, *, deadline: float, max_steps: int
+    problem: Problem,
+    state: State,
+    pool: Pool,
+    *,
+    deadline: float,
+    max_steps: int,
+    keeps: Callable[[Unit, Unit | None, int, int], bool] | None = None,
 ) -> int:
     """Lower the pool's largest utilization by moving or swapping accounts that have no home CSM.
 
     Only units without a current CSM (and not frozen) take part, so the search never creates a move of an
     existing relationship. Each step takes the most utilized CSM and applies the single move, or swap of
     two units of different hours, that lowers it the most without pushing the other CSM to that level.
-    Returns the number of steps taken.
+    With `keeps`, only moves and swaps it allows (out, into or None, from, to) are taken. Returns the number
+    of steps taken.
     """
     csms = [c for c in pool.csms if problem.csms[c].capacity > 0]
     if len(csms) < 2:
@@ -340,7 +348,16 @@ def level_by_local_search(
             for c in reversed(order[1:] + [s for s in stuck if s != top]):
                 if util(c, hours) >= level - 1e-12:
                     continue
-                mover = next((x for x in units if c in eligible_sets[x.index] and state.fits(x, c)), None)
+                mover = next(
+                    (
+                        x
+                        for x in units
+                        if c in eligible_sets[x.index]
+                        and state.fits(x, c)
+                        and (keeps is None or keeps(x, None, top, c))
+                    ),
+                    None,
+                )
                 if mover is None:
                     continue
                 new_level = max(util(top, -hours), util(c, hours))
@@ -366,7 +383,9 @@ def level_by_local_search(
                                 for o in outs
                                 if c in eligible_sets[o.index]
                                 for i in ins
-                                if top in eligible_sets[i.index] and fits_swap(o, i, top, c)
+                                if top in eligible_sets[i.index]
+                                and fits_swap(o, i, top, c)
+                                and (keeps is None or keeps(o, i, top, c))
                             ),
                             None,
                         )

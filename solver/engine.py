@@ -18,6 +18,7 @@ import ortools
 
 from solver import policy as rules
 from solver.arr_swaps import even_out_arr_by_swaps
+from solver.band_keeper import BandKeeper
 from solver.bounds import pool_plan_bound, pool_served_arr_bound, serves_all
 from solver.construct import (
     UNASSIGNED,
@@ -304,7 +305,11 @@ def _optimize_whole_pool(
     *,
     level_share: float,
 ) -> tuple[SubResult, str]:
-    """One CP-SAT model of the whole pool (balance), from the plan `state` has."""
+    """One CP-SAT model of the whole pool (balance), from the plan `state` has; with balance_metrics and the
+    model unproven, the local search then lowers the level further, keeping every CSM inside the bands it
+    is inside."""
+    started = time.monotonic()
+    keep_bands = bool(problem.bands) and band is not None
     res = optimize(
         problem,
         state,
@@ -313,13 +318,27 @@ def _optimize_whole_pool(
         min_cost=False,
         band=(pool_mean(problem, state, pool), band) if band is not None else None,
         max_moves=moves_budget(problem, state, pool),
-        time_limit=budget,
+        time_limit=budget * (0.8 if keep_bands else 1.0),
         params=params,
         level_floor=pool_plan_bound(problem, state, pool),
         level_share=level_share,
         whole_pool=True,
     )
-    return res, "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
+    method = "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
+    if keep_bands and band is not None and not res.proven:
+        keeper = BandKeeper(problem, state, pool, band)
+        steps = level_by_local_search(
+            problem,
+            state,
+            pool,
+            deadline=float("inf") if params.deterministic else started + budget,
+            max_steps=2_000 if params.deterministic else 1_000_000,
+            keeps=keeper.keeps,
+        )
+        if steps:
+            res.proven = False  # the level moved past what the model proved
+            method += ", level by local search within the bands"
+    return res, method
 
 
 def _pool_cost(problem: Problem, state: State, pool: Pool) -> float:
