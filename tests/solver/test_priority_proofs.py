@@ -313,3 +313,43 @@ def test_a_lower_level_never_buys_more_arr_moved(make_book: MakeBook) -> None:
     assert plan.status == "optimal"
     assert [m.account for m in plan.moves] == ["a"]
     assert plan.max_utilization == 0.6 and best[5] == Fraction(3, 5)
+
+
+def _best_in_order(judge: Judge, order: Sequence[str]) -> tuple[str | None, ...]:
+    """The best assignment when the four priorities are taken in `order` (the Judge's key, regrouped)."""
+    groups = {"serve": (0, 1), "band": (2,), "moves": (3, 4), "level": (5,)}
+    index = [i for name in order for i in groups[name]]
+    choices = [
+        ch for ch in itertools.product(*(judge.options(a) for a in judge.book.accounts)) if judge.feasible(ch)
+    ]
+    return min(choices, key=lambda ch: tuple(judge.key(ch)[i] for i in index))
+
+
+def test_the_order_of_the_four_priorities_decides_the_plan(make_book: MakeBook) -> None:
+    # c1 (100 h) holds all four accounts (165 h); c0 (200 h) has none; ARR band ±15 %, hours ±10 points.
+    # By the contract's order the plan keeps a0 and a1 with c1 and moves a2 and a3 to c0. Had any two
+    # neighbouring priorities been the other way round, or any one of them come first, another plan wins.
+    book = make_book(
+        [
+            {"id": "a0", "hours_per_year": 35, "arr": 45_000, "current_csm": "c1"},
+            {"id": "a1", "hours_per_year": 35, "arr": 120_000, "current_csm": "c1"},
+            {"id": "a2", "hours_per_year": 60, "arr": 45_000, "current_csm": "c1"},
+            {"id": "a3", "hours_per_year": 35, "arr": 200_000, "current_csm": "c1"},
+        ],
+        [{"id": "c0", "capacity_hours": 200}, {"id": "c1", "capacity_hours": 100}],
+        balance_metrics={"arr": 0.15},
+        balance_tolerance=0.1,
+    )
+    judge = Judge(book)
+    contract = ["serve", "band", "moves", "level"]
+    expected = ("c1", "c1", "c0", "c0")
+    assert _best_in_order(judge, contract) == expected
+    others = [[*contract[:i], contract[i + 1], contract[i], *contract[i + 2 :]] for i in range(3)]
+    others += [[first, *(p for p in contract if p != first)] for first in contract[1:]]
+    picks = {tuple(order): _best_in_order(judge, order) for order in others}
+    assert expected not in picks.values(), picks
+    assert len({_best_in_order(judge, [first, *contract]) for first in contract}) == 4
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert plan.status == "optimal"
+    assert judge.of_plan(plan) == judge.key(expected)
