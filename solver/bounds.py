@@ -84,9 +84,11 @@ def pool_plan_bound(problem: Problem, state: State, pool: Pool, *, serve_proven:
     """A lower bound on the largest utilization of the best plan by CONTRACT's priorities.
 
     When the plan serves every account it may, that is `pool_level_bound`. When it cannot, the best plan
-    may serve a different set of as many accounts (with fewer hours), so only a volume bound holds: the
-    fewest hours that serve as many accounts (the frozen ones, then the lightest per account, fractional)
-    over all capacity, and the heaviest frozen load.
+    may serve a different set of accounts, so only a volume bound holds, over all capacity (and the heaviest
+    frozen load): the best plan serves at least the ARR this one does (the most ARR comes first), which
+    takes at least the hours of the free accounts with the most ARR per hour, fractional, on top of the
+    frozen ones; and, when the serve phase proved the count, as many accounts, at least the hours of the
+    lightest per account.
     """
     if serves_all(problem, state, pool):
         return pool_level_bound(problem, state, pool)
@@ -100,7 +102,9 @@ def pool_plan_bound(problem: Problem, state: State, pool: Pool, *, serve_proven:
     need = (
         sum(problem.units[i].size for i in pool.units if state.assign[i] != UNASSIGNED) if serve_proven else 0
     )
+    need_arr = sum(problem.units[i].arr for i in pool.units if state.assign[i] != UNASSIGNED)
     free: list[tuple[float, int]] = []
+    by_arr: list[tuple[float, float]] = []  # (ARR, fewest hours) of each free unit
     for i in pool.units:
         u = problem.units[i]
         if u.fixed is not None:
@@ -108,17 +112,37 @@ def pool_plan_bound(problem: Problem, state: State, pool: Pool, *, serve_proven:
                 frozen[u.fixed] += u.hours_for(u.fixed)
             hours += u.hours_for(u.fixed)
             need -= u.size
+            need_arr -= u.arr
             continue
         options = [c for c in u.eligible if c in caps]
         if options:
-            free.append((min(u.hours_for(c) for c in options) / u.size, u.size))
+            least = min(u.hours_for(c) for c in options)
+            free.append((least / u.size, u.size))
+            by_arr.append((u.arr, least))
+    for_count = hours
     for per_account, size in sorted(free):
         if need <= 0:
             break
         take = min(size, need)
-        hours += per_account * take
+        for_count += per_account * take
         need -= take
-    return max(hours / sum(caps.values()), max(frozen[c] / caps[c] for c in caps))
+    # Float sums of ARR: a hair of slack, so the bound never rests on rounding.
+    for_arr = hours + _least_hours_for(by_arr, need_arr - 1e-6 * (1.0 + abs(need_arr)))
+    return max(max(for_count, for_arr) / sum(caps.values()), max(frozen[c] / caps[c] for c in caps))
+
+
+def _least_hours_for(units: list[tuple[float, float]], arr: float) -> float:
+    """The fewest hours of (ARR, hours) units, taken in part, that cover `arr` (the LP optimum)."""
+    hours = 0.0
+    for value, weight in sorted(units, key=lambda it: -it[0] / it[1] if it[1] > 0 else -math.inf):
+        if arr <= 0:
+            break
+        if value <= 0:
+            continue
+        take = min(1.0, arr / value)
+        hours += weight * take
+        arr -= value * take
+    return hours
 
 
 def _fractional_knapsack(items: Sequence[tuple[float, float]], room: float) -> float:

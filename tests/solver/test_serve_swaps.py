@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import build_book
 
-from solver.bounds import pool_served_arr_bound
+from solver.bounds import pool_plan_bound, pool_served_arr_bound
 from solver.construct import UNASSIGNED, State
 from solver.engine import solve
 from solver.prepare import Problem, build_problem
@@ -193,6 +193,8 @@ def test_the_plan_shows_a_served_arr_bound_in_every_pool() -> None:
     (pool,) = plan.pools
     assert pool.served_arr == 50_000
     assert pool.served_arr_bound is not None and 50_000 <= pool.served_arr_bound <= 50_000 + 10_000 * 80 / 60
+    # The best plan serves at least $50k, which takes at least a's and b's 120 h: the level is at least 60 %.
+    assert pool.max_utilization == 0.6 and pool.max_utilization_bound == 0.6
 
 
 def test_exchanges_keep_within_the_moves_allowed() -> None:
@@ -243,3 +245,20 @@ def test_two_unserved_accounts_take_the_place_of_one_of_less_arr() -> None:
     state = state_of(problem, {"v": "c0", "z": "c0"})
     assert serve_more_by_exchanges(problem, state, problem.pools[0], None) == 6_000
     assert served(problem, state) == {"v": None, "z": "c0", "u1": "c0", "u2": "c0"}
+
+
+def test_the_level_bound_of_an_unsettled_tight_pool_counts_the_hours_the_arr_served_takes() -> None:
+    # The plan serves a ($30k, 60 h) and c ($10k, 60 h): $40k. The best plan serves at least as much ARR,
+    # which takes at least a's 60 h and half of b's (the most ARR per hour first): 90 h of 200.
+    problem = book(
+        [
+            {"id": "a", "arr": 30_000, "hours_per_year": 60},
+            {"id": "b", "arr": 20_000, "hours_per_year": 60},
+            {"id": "c", "arr": 10_000, "hours_per_year": 60},
+        ],
+        {"c0": 100, "c1": 100},
+    )
+    state = state_of(problem, {"a": "c0", "c": "c1"})
+    (pool,) = problem.pools
+    bound = pool_plan_bound(problem, state, pool, serve_proven=False)
+    assert bound is not None and 90 / 200 - 1e-5 < bound <= 90 / 200  # a hair low: never above
