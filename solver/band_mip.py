@@ -1,11 +1,11 @@
 """The band phase's MIP: with every account served, the bands' edges are constants, and a plain MIP of the
 classes (HiGHS) often finds a plan with every CSM inside every band where CP-SAT's search does not.
 
-Three steps, each from the plan we have and adopted only when it is better: every CSM inside every band
+Two steps, each from the plan we have and adopted only when it is better: every CSM inside every band
 with the fewest moves (a feasibility question HiGHS answers fast); failing that, the fewest CSMs outside
-and then the fewest moves (each CSM's rows relaxed by a Boolean); then, holding both, the largest
-utilization (the contract's next priorities). CP-SAT's band phase goes on from there, and proves it where
-it can.
+and then the fewest moves (each CSM's rows relaxed by a Boolean). CP-SAT's band phase goes on from there,
+and proves it where it can; the level is left to the level phase and the local search within the bands
+(a min-max level as a MIP ran to its time limit without closing, and cost fresh books their proof time).
 """
 
 from __future__ import annotations
@@ -26,15 +26,14 @@ Counts = dict[tuple[int, int], mathopt.Variable]
 
 
 def band_by_mip(pm: PoolModel, bands: BandConstraints, seconds: float) -> None:
-    """Put the MIP's plan in the hint where it has fewer CSMs outside the bands (or, as few, a lower level)."""
+    """Put the MIP's plan in the hint where it has fewer CSMs outside the bands."""
     # HiGHS has no deterministic clock; a neighbourhood's bands are taken as given; where not everyone is
     # served, the edges move with the accounts served.
     if not _plain(pm, bands) or seconds < 0.1:
         return
     deadline = time.monotonic() + seconds
     if not _all_inside(pm, bands, 0.7 * seconds):
-        _fewest_outside(pm, bands, 0.5 * (deadline - time.monotonic()))
-    _lower_level(pm, bands, deadline - time.monotonic())
+        _fewest_outside(pm, bands, deadline - time.monotonic())
 
 
 def _everyone_served(pm: PoolModel) -> tuple[mathopt.Model, Counts] | None:
@@ -168,27 +167,3 @@ def _holding_bands(pm: PoolModel, bands: BandConstraints) -> tuple[mathopt.Model
                 m.add_linear_constraint(value >= lo)
                 m.add_linear_constraint(value <= hi)
     return m, z
-
-
-def _lower_level(pm: PoolModel, bands: BandConstraints, seconds: float) -> None:
-    """With no more CSMs outside and no more moves than the hint has, the largest utilization as low as
-    HiGHS takes it in the time; adopted when lower (the level phase goes on from there)."""
-    built = _holding_bands(pm, bands) if seconds >= 0.05 else None
-    if built is None:
-        return
-    m, z = built
-    outside = bands.outside_now()
-    m.add_linear_constraint(_moves(pm, z) <= pm.hint_sum(lambda k, c: pm.moved[k, c][0]))
-    level = m.add_variable(lb=0.0, ub=1.0, name="level")
-    for c in bands.caps:
-        _, load, _ = _figure(pm, -1, c, z)
-        m.add_linear_constraint(load - pm.problem.csms[c].capacity * level <= 0)
-    m.minimize(level)
-    loads = pm.hint_loads()
-    top = max(loads[c] / pm.problem.csms[c].capacity for c in bands.caps)
-    result = solve_from_hint(pm, m, z, seconds)
-    if result.has_primal_feasible_solution() and result.objective_value() < top - 1e-9:
-        before = len(outside)
-        kept = _adopt(pm, z, result)
-        if bands.hint_outside() > before:
-            _restore(pm, kept)
