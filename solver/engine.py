@@ -18,30 +18,26 @@ import ortools
 
 from solver import policy as rules
 from solver.arr_swaps import even_out_arr_by_swaps
-from solver.band_keeper import BandKeeper
 from solver.bounds import pool_plan_bound, pool_served_arr_bound, serves_all
 from solver.construct import (
     UNASSIGNED,
     State,
     construct,
     home_csm,
-    level_by_local_search,
     pool_mean,
-    split_pairs_exactly,
 )
 from solver.fairness import plan_fairness
 from solver.handoffs import schedule_handoffs
 from solver.metrics import band_edges, red_health_warning
-from solver.mincost import plan_min_cost_pool
-from solver.model import Params, SubResult, optimize
+from solver.model import Params, SubResult
 from solver.neighbourhood import (
     FULL_MODEL_VARIABLES,
     count_moves_pool,
     estimate_variables,
     large_neighbourhood_search,
-    moves_budget,
 )
-from solver.prepare import HOURS_SCALE, Pool, Problem, Unit, build_problem, hours_text, money
+from solver.pool_improve import improve_pool, optimize_whole_pool, pool_weight
+from solver.prepare import HOURS_SCALE, Problem, Unit, build_problem, hours_text, money
 from solver.schema import (
     BUILTIN_TIERS,
     Account,
@@ -57,7 +53,6 @@ from solver.schema import (
     SolverInfo,
     Unassigned,
 )
-from solver.serve_swaps import serve_more_by_exchanges
 
 
 @dataclass
@@ -151,7 +146,7 @@ def solve(
     # (Deterministic mode leaves the wall clock out: its budgets are CP-SAT's deterministic time.)
     elapsed = 0.0 if pol.deterministic else time.monotonic() - started
     available = max(0.2, limit * 0.9 - elapsed - 0.3)
-    weights = {p.index: _pool_weight(problem, p) for p in problem.pools}
+    weights = {p.index: pool_weight(problem, p) for p in problem.pools}
     total_weight = sum(weights.values()) or 1.0
     remaining_weight = total_weight
     first_pass = available * 0.7
@@ -164,7 +159,7 @@ def solve(
             left = first_pass - (time.monotonic() - started)
             budget = max(0.05, left * weights[pool.index] / remaining_weight)
         remaining_weight -= weights[pool.index]
-        results[pool.index] = _improve_pool(
+        results[pool.index] = improve_pool(
             problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
         )
         if not min_cost and not results[pool.index][0].proven:
@@ -188,13 +183,13 @@ def solve(
             break
         first, _ = results[pool.index]
         if min_cost:
-            again, method = _improve_pool(
+            again, method = improve_pool(
                 problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
             )
         elif estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
             # The whole pool again, from the plan it has: the level phase starts at the incumbent and the
             # decision loop gets the time the first pass could not give it to prove (or improve) it.
-            again, method = _optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.3)
+            again, method = optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.3)
         else:
             mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
             again = large_neighbourhood_search(
@@ -218,135 +213,9 @@ def solve(
     return schedule_handoffs(book, _assemble(problem, state, results, info()))
 
 
-# Deterministic mode's limit on the serve exchanges (accounts looked at): a second or two at most.
-SERVE_SEARCH_WORK = 2_000_000
-
-
-def _moves_left(problem: Problem, state: State, pool: Pool) -> int | None:
-    """How many more accounts of the pool may change CSM under `policy.max_moves` (None: no limit)."""
-    budget = moves_budget(problem, state, pool)
-    return None if budget is None else max(0, budget - count_moves_pool(problem, state, pool, free=True))
-
-
 def floor4(x: float) -> float:
     """A lower bound as shown: rounded down to 4 decimals (a hair of float error is not a bound's rise)."""
     return math.floor(x * 10_000 + 1e-9) / 10_000
-
-
-def _pool_weight(problem: Problem, pool: Pool) -> float:
-    return max(1.0, float(len(pool.units))) ** 0.75 * max(1, len(pool.csms)) ** 0.25
-
-
-def _improve_pool(
-    problem: Problem,
-    state: State,
-    pool: Pool,
-    params: Params,
-    *,
-    band: float | None,
-    budget: float,
-    min_cost: bool,
-) -> tuple[SubResult, str]:
-    if not pool.csms or not pool.units:
-        return SubResult(), "nothing to plan"
-    if not min_cost:
-        start = time.monotonic()
-        steps = 20_000 if params.deterministic else 1_000_000
-        # Large pools are where CP-SAT cannot prove much; there the local search earns more of the time. A
-        # pool that cannot serve every account spends its time on the serve phase first: which accounts are
-        # served is not settled yet, so levelling the hours of the constructed plan would be time lost.
-        share = 0.3 if len(pool.csms) <= 40 else 0.6
-        if problem.bands:
-            share = 0.1  # the bands of balance_metrics come before the level: their phase needs the time
-        if not serves_all(problem, state, pool):
-            serve_more_by_exchanges(
-                problem,
-                state,
-                pool,
-                None if params.deterministic else start + 0.15 * budget,
-                max_work=SERVE_SEARCH_WORK if params.deterministic else None,
-                moves_left=_moves_left(problem, state, pool),
-            )
-            share = 0.05
-        level_by_local_search(
-            problem,
-            state,
-            pool,
-            deadline=float("inf") if params.deterministic else start + budget * share,
-            max_steps=steps,
-        )
-        split_pairs_exactly(
-            problem,
-            state,
-            pool,
-            deadline=None if params.deterministic else start + budget * share,
-            # Deterministic mode has no deadline here: about a fifth of the share's seconds in table work.
-            max_work=int(budget * share * 10_000_000) if params.deterministic else 1 << 62,
-            seed=params.seed + pool.index,
-            floor=pool_plan_bound(problem, state, pool) or 0.0,
-        )
-        if not params.deterministic:
-            budget = max(0.05, budget - (time.monotonic() - start))
-    if min_cost:
-        return plan_min_cost_pool(problem, state, pool, params, budget)
-    if estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
-        return _optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.6)
-    mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
-    return large_neighbourhood_search(problem, state, pool, params, mean_band, budget, min_cost), "cp-sat LNS"
-
-
-def _optimize_whole_pool(
-    problem: Problem,
-    state: State,
-    pool: Pool,
-    params: Params,
-    band: float | None,
-    budget: float,
-    *,
-    level_share: float,
-) -> tuple[SubResult, str]:
-    """One CP-SAT model of the whole pool (balance), from the plan `state` has; with balance_metrics and the
-    model unproven, the local search then lowers the level further, keeping every CSM inside the bands it
-    is inside."""
-    started = time.monotonic()
-    keep_bands = bool(problem.bands) and band is not None
-    res = optimize(
-        problem,
-        state,
-        pool.csms,
-        pool.units,
-        min_cost=False,
-        band=(pool_mean(problem, state, pool), band) if band is not None else None,
-        max_moves=moves_budget(problem, state, pool),
-        time_limit=budget * (0.8 if keep_bands else 1.0),
-        params=params,
-        level_floor=pool_plan_bound(problem, state, pool),
-        level_share=level_share,
-        whole_pool=True,
-    )
-    method = "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
-    if keep_bands and band is not None and not res.proven:
-        keeper = BandKeeper(problem, state, pool, band)
-        steps = level_by_local_search(
-            problem,
-            state,
-            pool,
-            deadline=float("inf") if params.deterministic else started + budget,
-            max_steps=2_000 if params.deterministic else 1_000_000,
-            keeps=keeper.keeps,
-        )
-        if steps:
-            res.proven = False  # the level moved past what the model proved
-            method += ", level by local search within the bands"
-    return res, method
-
-
-def _pool_cost(problem: Problem, state: State, pool: Pool) -> float:
-    return sum(
-        problem.units[i].cost_by_csm.get(state.assign[i], 0.0)
-        for i in pool.units
-        if state.assign[i] != UNASSIGNED
-    )
 
 
 def _enforce_max_moves(problem: Problem, state: State, max_moves: int) -> None:

@@ -12,6 +12,7 @@ import pytest
 import solver.engine
 import solver.mincost
 import solver.neighbourhood
+import solver.pool_improve
 from solver.engine import solve
 from solver.schema import Book
 from solver.validation import assert_valid_plan
@@ -42,8 +43,10 @@ def crowded_book(csms: int, accounts: int, **policy: Any) -> Book:
 @pytest.fixture
 def every_pool_is_large(monkeypatch: pytest.MonkeyPatch) -> None:
     """A pool of more than 40 assignment variables counts as too large for one model; LNS takes 3 CSMs."""
-    # engine and mincost each import the threshold; the neighbourhood size is read where it is defined.
+    # engine, pool_improve and mincost each import the threshold; the neighbourhood size is read where it
+    # is defined.
     monkeypatch.setattr(solver.engine, "FULL_MODEL_VARIABLES", 40)
+    monkeypatch.setattr(solver.pool_improve, "FULL_MODEL_VARIABLES", 40)
     monkeypatch.setattr(solver.mincost, "FULL_MODEL_VARIABLES", 40)
     monkeypatch.setattr(solver.neighbourhood, "LNS_VARIABLES", 30)
 

@@ -1,0 +1,140 @@
+"""One pool's improvement after construction: the local searches that run before the model (the level's,
+or the tight pool's exchange search), the pool model itself, and the level's search within the bands after
+it. `engine.solve` gives each pool its time (`pool_weight`) and calls `improve_pool`, then
+`optimize_whole_pool` again in its second pass."""
+
+from __future__ import annotations
+
+import time
+
+from solver.band_keeper import BandKeeper
+from solver.bounds import pool_plan_bound, serves_all
+from solver.construct import State, level_by_local_search, pool_mean, split_pairs_exactly
+from solver.mincost import plan_min_cost_pool
+from solver.model import Params, SubResult, optimize
+from solver.neighbourhood import (
+    FULL_MODEL_VARIABLES,
+    count_moves_pool,
+    estimate_variables,
+    large_neighbourhood_search,
+    moves_budget,
+)
+from solver.prepare import Pool, Problem
+from solver.serve_swaps import serve_more_by_exchanges
+
+# Deterministic mode's limit on the serve exchanges (accounts looked at): a second or two at most.
+SERVE_SEARCH_WORK = 2_000_000
+
+
+def pool_moves_left(problem: Problem, state: State, pool: Pool) -> int | None:
+    """How many more accounts of the pool may change CSM under `policy.max_moves` (None: no limit)."""
+    budget = moves_budget(problem, state, pool)
+    return None if budget is None else max(0, budget - count_moves_pool(problem, state, pool, free=True))
+
+
+def pool_weight(problem: Problem, pool: Pool) -> float:
+    return max(1.0, float(len(pool.units))) ** 0.75 * max(1, len(pool.csms)) ** 0.25
+
+
+def improve_pool(
+    problem: Problem,
+    state: State,
+    pool: Pool,
+    params: Params,
+    *,
+    band: float | None,
+    budget: float,
+    min_cost: bool,
+) -> tuple[SubResult, str]:
+    if not pool.csms or not pool.units:
+        return SubResult(), "nothing to plan"
+    if not min_cost:
+        start = time.monotonic()
+        steps = 20_000 if params.deterministic else 1_000_000
+        # Large pools are where CP-SAT cannot prove much; there the local search earns more of the time. A
+        # pool that cannot serve every account spends its time on the serve phase first: which accounts are
+        # served is not settled yet, so levelling the hours of the constructed plan would be time lost.
+        share = 0.3 if len(pool.csms) <= 40 else 0.6
+        if problem.bands:
+            share = 0.1  # the bands of balance_metrics come before the level: their phase needs the time
+        if not serves_all(problem, state, pool):
+            serve_more_by_exchanges(
+                problem,
+                state,
+                pool,
+                None if params.deterministic else start + 0.15 * budget,
+                max_work=SERVE_SEARCH_WORK if params.deterministic else None,
+                moves_left=pool_moves_left(problem, state, pool),
+            )
+            share = 0.05
+        level_by_local_search(
+            problem,
+            state,
+            pool,
+            deadline=float("inf") if params.deterministic else start + budget * share,
+            max_steps=steps,
+        )
+        split_pairs_exactly(
+            problem,
+            state,
+            pool,
+            deadline=None if params.deterministic else start + budget * share,
+            # Deterministic mode has no deadline here: about a fifth of the share's seconds in table work.
+            max_work=int(budget * share * 10_000_000) if params.deterministic else 1 << 62,
+            seed=params.seed + pool.index,
+            floor=pool_plan_bound(problem, state, pool) or 0.0,
+        )
+        if not params.deterministic:
+            budget = max(0.05, budget - (time.monotonic() - start))
+    if min_cost:
+        return plan_min_cost_pool(problem, state, pool, params, budget)
+    if estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
+        return optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.6)
+    mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
+    return large_neighbourhood_search(problem, state, pool, params, mean_band, budget, min_cost), "cp-sat LNS"
+
+
+def optimize_whole_pool(
+    problem: Problem,
+    state: State,
+    pool: Pool,
+    params: Params,
+    band: float | None,
+    budget: float,
+    *,
+    level_share: float,
+) -> tuple[SubResult, str]:
+    """One CP-SAT model of the whole pool (balance), from the plan `state` has; with balance_metrics and the
+    model unproven, the local search then lowers the level further, keeping every CSM inside the bands it
+    is inside."""
+    started = time.monotonic()
+    keep_bands = bool(problem.bands) and band is not None
+    res = optimize(
+        problem,
+        state,
+        pool.csms,
+        pool.units,
+        min_cost=False,
+        band=(pool_mean(problem, state, pool), band) if band is not None else None,
+        max_moves=moves_budget(problem, state, pool),
+        time_limit=budget * (0.8 if keep_bands else 1.0),
+        params=params,
+        level_floor=pool_plan_bound(problem, state, pool),
+        level_share=level_share,
+        whole_pool=True,
+    )
+    method = "cp-sat (whole pool, " + "+".join(res.phases or ["hint"]) + ")"
+    if keep_bands and band is not None and not res.proven:
+        keeper = BandKeeper(problem, state, pool, band)
+        steps = level_by_local_search(
+            problem,
+            state,
+            pool,
+            deadline=float("inf") if params.deterministic else started + budget,
+            max_steps=2_000 if params.deterministic else 1_000_000,
+            keeps=keeper.keeps,
+        )
+        if steps:
+            res.proven = False  # the level moved past what the model proved
+            method += ", level by local search within the bands"
+    return res, method
