@@ -83,12 +83,7 @@ def _all_inside(pm: PoolModel, bands: BandConstraints, seconds: float) -> bool:
     if built is None:
         return False
     m, z = built
-    for kind, edges in bands.fixed_rows:
-        for c in bands.caps:
-            _, value, _ = _figure(pm, kind, c, z)
-            lo, hi = edges[c]
-            m.add_linear_constraint(value >= lo)
-            m.add_linear_constraint(value <= hi)
+    _inside_rows(pm, bands, m, z, set())
     m.minimize(_moves(pm, z))
     result = solve_from_hint(pm, m, z, seconds)
     if not result.has_primal_feasible_solution():
@@ -158,12 +153,18 @@ def _holding_bands(pm: PoolModel, bands: BandConstraints) -> tuple[mathopt.Model
     if built is None:
         return None
     m, z = built
-    outside = bands.outside_now()
+    _inside_rows(pm, bands, m, z, bands.outside_now())
+    return m, z
+
+
+def _inside_rows(
+    pm: PoolModel, bands: BandConstraints, m: mathopt.Model, z: Counts, exempt: set[int]
+) -> None:
+    """Every CSM but the `exempt` ones inside every band (edges included)."""
     for kind, edges in bands.fixed_rows:
         for c in bands.caps:
-            if c not in outside:
+            if c not in exempt:
                 _, value, _ = _figure(pm, kind, c, z)
                 lo, hi = edges[c]
                 m.add_linear_constraint(value >= lo)
                 m.add_linear_constraint(value <= hi)
-    return m, z

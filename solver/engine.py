@@ -37,7 +37,7 @@ from solver.neighbourhood import (
     large_neighbourhood_search,
 )
 from solver.pool_improve import improve_pool, optimize_whole_pool, pool_weight
-from solver.prepare import HOURS_SCALE, Problem, Unit, build_problem, hours_text, money
+from solver.prepare import HOURS_SCALE, Pool, Problem, Unit, build_problem, hours_text, money
 from solver.schema import (
     BUILTIN_TIERS,
     Account,
@@ -181,27 +181,7 @@ def solve(
             budget = (available - (time.monotonic() - started)) / (len(unproven) - k)
         if budget < 0.1:
             break
-        first, _ = results[pool.index]
-        if min_cost:
-            again, method = improve_pool(
-                problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
-            )
-        elif estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
-            # The whole pool again, from the plan it has: the level phase starts at the incumbent and the
-            # decision loop gets the time the first pass could not give it to prove (or improve) it.
-            again, method = optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.3)
-        else:
-            mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
-            again = large_neighbourhood_search(
-                problem, state, pool, params, mean_band, budget, min_cost, size=3
-            )
-            method = results[pool.index][1]
-        bounds = [b for b in (first.level_bound, again.level_bound) if b is not None]
-        again.level_bound = max(bounds) if bounds else None
-        if first.moves_bound is not None and (again.moves_bound or 0) < first.moves_bound:
-            again.moves_bound = first.moves_bound
-        arr_bounds = [b for b in (first.served_arr_bound, again.served_arr_bound) if b is not None]
-        again.served_arr_bound = min(arr_bounds) if arr_bounds else None
+        again, method = _improve_again(problem, state, pool, params, band, budget, results[pool.index])
         results[pool.index] = (again, method + ", second pass")
         report(f"pool {pool.name} (second pass)", len(problem.pools))
 
@@ -211,6 +191,36 @@ def solve(
         if pool.index in results and not results[pool.index][0].proven:
             even_out_arr_by_swaps(problem, state, pool, None if pol.deterministic else repair_until)
     return schedule_handoffs(book, _assemble(problem, state, results, info()))
+
+
+def _improve_again(
+    problem: Problem,
+    state: State,
+    pool: Pool,
+    params: Params,
+    band: float | None,
+    budget: float,
+    first_pass: tuple[SubResult, str],
+) -> tuple[SubResult, str]:
+    """The second pass on one unproven pool, from the plan it has; its bounds are the better of both passes."""
+    first, method = first_pass
+    min_cost = problem.book.policy.objective == "min_cost"
+    if min_cost:
+        again, method = improve_pool(problem, state, pool, params, band=band, budget=budget, min_cost=True)
+    elif estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
+        # The whole pool again, from the plan it has: the level phase starts at the incumbent and the
+        # decision loop gets the time the first pass could not give it to prove (or improve) it.
+        again, method = optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.3)
+    else:
+        mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
+        again = large_neighbourhood_search(problem, state, pool, params, mean_band, budget, False, size=3)
+    bounds = [b for b in (first.level_bound, again.level_bound) if b is not None]
+    again.level_bound = max(bounds) if bounds else None
+    if first.moves_bound is not None and (again.moves_bound or 0) < first.moves_bound:
+        again.moves_bound = first.moves_bound
+    arr_bounds = [b for b in (first.served_arr_bound, again.served_arr_bound) if b is not None]
+    again.served_arr_bound = min(arr_bounds) if arr_bounds else None
+    return again, method
 
 
 def floor4(x: float) -> float:
@@ -451,6 +461,65 @@ def _capacity_reason(problem: Problem, state: State, u: Unit) -> str:
 def _assemble(
     problem: Problem, state: State, results: dict[int, tuple[SubResult, str]], solver_info: SolverInfo
 ) -> Plan:
+    """The Plan of the state: assignments and moves with their reasons, loads, pools, bounds and status."""
+    book = problem.book
+    pol = book.policy
+    assignments, unassigned, moves, total_cost = _assignments_and_moves(problem, state)
+    loads = _csm_loads(problem, state)
+    summaries: list[PoolSummary] = []
+    all_optimal = True
+    overall_bound = 0.0
+    min_cost = pol.objective == "min_cost"
+    cost_bound = 0.0 if min_cost else None
+    for pool in problem.pools:
+        res, method = results.get(pool.index, (SubResult(proven=False), "not improved (stopped)"))
+        summary, bound = _pool_summary(problem, state, pool, res, method)
+        if min_cost:
+            if res.cost_bound is not None and cost_bound is not None:
+                cost_bound += res.cost_bound
+            else:
+                cost_bound = None
+        all_optimal &= summary.status == "optimal"
+        overall_bound = max(overall_bound, bound)
+        summaries.append(summary)
+    max_util = max((ld.utilization for ld in loads if ld.capacity_hours > 0), default=0.0) if loads else None
+    true_max = max(
+        (state.utilization(info.index) for info in problem.csms if not info.left and info.capacity > 0),
+        default=0.0,
+    )
+    overall_bound = min(overall_bound, true_max)
+    bound_out = floor4(overall_bound) if loads else None
+    gap = None
+    if max_util is not None and bound_out is not None:
+        gap = 0.0 if overall_bound >= true_max - 1e-12 else round(max(0.0, true_max - overall_bound), 4)
+    status: PlanStatus = "optimal" if all_optimal else "feasible"
+    return Plan(
+        status=status,
+        assignments=assignments,
+        unassigned=unassigned,
+        moves=moves,
+        csm_loads=loads,
+        max_utilization=max_util,
+        max_utilization_bound=bound_out,
+        gap=gap,
+        total_cost=round(total_cost, 4) if min_cost else None,
+        cost_bound=(round(min(cost_bound, total_cost), 4) if cost_bound is not None else None)
+        if min_cost
+        else None,
+        diagnosis=[],
+        pools=summaries,
+        fairness=plan_fairness(problem, state),
+        warnings=[w for w in (red_health_warning(book),) if w],
+        objective=pol.objective,
+        as_of=problem.today,
+        solver=solver_info,
+    )
+
+
+def _assignments_and_moves(
+    problem: Problem, state: State
+) -> tuple[list[Assignment], list[Unassigned], list[Move], float]:
+    """Every account's CSM (or why it has none), every move with its reason, and the total pair cost."""
     book = problem.book
     pol = book.policy
     before = _before(problem)
@@ -495,115 +564,71 @@ def _assemble(
                         hours=round(rules.pair_hours(a, p, pol), 2),
                     )
                 )
+    return assignments, unassigned, moves, total_cost
 
-    loads: list[CSMLoad] = []
+
+def _csm_loads(problem: Problem, state: State) -> list[CSMLoad]:
+    """Each CSM who has not left: hours, utilization, ARR, book size and their caps, and the pool."""
     pool_name = {p.index: p.name for p in problem.pools}
-    for info in problem.csms:
-        if info.left:
-            continue
-        cap = info.capacity / HOURS_SCALE
-        loads.append(
-            CSMLoad(
-                csm=info.id,
-                hours=round(state.load[info.index] / HOURS_SCALE, 2),
-                capacity_hours=round(cap, 2),
-                utilization=round(state.utilization(info.index), 4) if info.capacity > 0 else 0.0,
-                arr=round(state.arr[info.index], 2),
-                arr_cap=info.arr_cap,
-                accounts=state.count[info.index],
-                max_accounts=info.max_accounts,
-                pool=pool_name.get(info.pool),
-            )
+    return [
+        CSMLoad(
+            csm=info.id,
+            hours=round(state.load[info.index] / HOURS_SCALE, 2),
+            capacity_hours=round(info.capacity / HOURS_SCALE, 2),
+            utilization=round(state.utilization(info.index), 4) if info.capacity > 0 else 0.0,
+            arr=round(state.arr[info.index], 2),
+            arr_cap=info.arr_cap,
+            accounts=state.count[info.index],
+            max_accounts=info.max_accounts,
+            pool=pool_name.get(info.pool),
         )
+        for info in problem.csms
+        if not info.left
+    ]
 
-    summaries: list[PoolSummary] = []
-    all_optimal = True
-    overall_bound = 0.0
-    min_cost = pol.objective == "min_cost"
-    cost_bound = 0.0 if min_cost else None
-    for pool in problem.pools:
-        res, method = results.get(pool.index, (SubResult(proven=False), "not improved (stopped)"))
-        caps = [c for c in pool.csms if problem.csms[c].capacity > 0]
-        level = max((state.utilization(c) for c in caps), default=0.0)
-        own = pool_plan_bound(problem, state, pool, serve_proven=res.serve_proven)
-        bound = max(x for x in (own, res.level_bound, 0.0) if x is not None)
-        bound = min(bound, level)
-        served_all = serves_all(problem, state, pool)
-        optimal = res.proven and "lns" not in res.phases
-        if (
-            not min_cost
-            and not optimal
-            and level - bound <= 1e-9
-            and served_all
-            and not problem.has_current
-            and not problem.bands
-        ):
-            # A fresh book at its proven lower bound: nothing left to prove (with balance_metrics the band
-            # count and the spreads would still need their proofs).
-            optimal = True
-        if min_cost:
-            if res.cost_bound is not None and cost_bound is not None:
-                cost_bound += res.cost_bound
-            else:
-                cost_bound = None
-        all_optimal &= optimal
-        overall_bound = max(overall_bound, bound)
-        served_arr = sum(problem.units[i].arr for i in pool.units if state.assign[i] != UNASSIGNED)
-        # The model's bound (its MIP or CP-SAT's) where it has one, and the pool's relaxation always.
-        arr_bound = min(
-            b for b in (res.served_arr_bound, pool_served_arr_bound(problem, pool)) if b is not None
-        )
-        demand = sum(state.load[c] for c in pool.csms) / HOURS_SCALE
-        cap_hours = sum(problem.csms[c].capacity for c in pool.csms) / HOURS_SCALE
-        summaries.append(
-            PoolSummary(
-                pool=pool.name,
-                csms=[problem.csms[c].id for c in pool.csms],
-                accounts=sum(problem.units[i].size for i in pool.units),
-                demand_hours=round(demand, 2),
-                capacity_hours=round(cap_hours, 2),
-                mean_utilization=round(demand / cap_hours, 4) if cap_hours else 0.0,
-                max_utilization=round(level, 4),
-                # A lower bound is rounded down, even where it meets the level (CONTRACT: never shown above
-                # the value it bounds); the gap says 0 when they meet.
-                max_utilization_bound=floor4(bound),
-                status="optimal" if optimal else "feasible",
-                moves=count_moves_pool(problem, state, pool),
-                moves_bound=res.moves_bound,
-                method=method,
-                served_arr=round(served_arr, 2),
-                served_arr_bound=float(max(math.ceil(served_arr - 1e-6), arr_bound)),
-            )
-        )
-    max_util = max((ld.utilization for ld in loads if ld.capacity_hours > 0), default=0.0) if loads else None
-    true_max = max(
-        (state.utilization(info.index) for info in problem.csms if not info.left and info.capacity > 0),
-        default=0.0,
+
+def _pool_summary(
+    problem: Problem, state: State, pool: Pool, res: SubResult, method: str
+) -> tuple[PoolSummary, float]:
+    """The pool's figures, status and bounds, and its level bound before rounding (for the plan's)."""
+    caps = [c for c in pool.csms if problem.csms[c].capacity > 0]
+    level = max((state.utilization(c) for c in caps), default=0.0)
+    own = pool_plan_bound(problem, state, pool, serve_proven=res.serve_proven)
+    bound = max(x for x in (own, res.level_bound, 0.0) if x is not None)
+    bound = min(bound, level)
+    optimal = res.proven and "lns" not in res.phases
+    if (
+        problem.book.policy.objective != "min_cost"
+        and not optimal
+        and level - bound <= 1e-9
+        and serves_all(problem, state, pool)
+        and not problem.has_current
+        and not problem.bands
+    ):
+        # A fresh book at its proven lower bound: nothing left to prove (with balance_metrics the band
+        # count and the spreads would still need their proofs).
+        optimal = True
+    served_arr = sum(problem.units[i].arr for i in pool.units if state.assign[i] != UNASSIGNED)
+    # The model's bound (its MIP or CP-SAT's) where it has one, and the pool's relaxation always.
+    arr_bound = min(b for b in (res.served_arr_bound, pool_served_arr_bound(problem, pool)) if b is not None)
+    demand = sum(state.load[c] for c in pool.csms) / HOURS_SCALE
+    cap_hours = sum(problem.csms[c].capacity for c in pool.csms) / HOURS_SCALE
+    summary = PoolSummary(
+        pool=pool.name,
+        csms=[problem.csms[c].id for c in pool.csms],
+        accounts=sum(problem.units[i].size for i in pool.units),
+        demand_hours=round(demand, 2),
+        capacity_hours=round(cap_hours, 2),
+        mean_utilization=round(demand / cap_hours, 4) if cap_hours else 0.0,
+        max_utilization=round(level, 4),
+        # A lower bound is rounded down, even where it meets the level (CONTRACT: never shown above the value
+        # it bounds); the gap says 0 when they meet.
+        max_utilization_bound=floor4(bound),
+        status="optimal" if optimal else "feasible",
+        moves=count_moves_pool(problem, state, pool),
+        moves_bound=res.moves_bound,
+        method=method,
+        served_arr=round(served_arr, 2),
+        served_arr_bound=float(max(math.ceil(served_arr - 1e-6), arr_bound)),
     )
-    overall_bound = min(overall_bound, true_max)
-    bound_out = floor4(overall_bound) if loads else None
-    gap = None
-    if max_util is not None and bound_out is not None:
-        gap = 0.0 if overall_bound >= true_max - 1e-12 else round(max(0.0, true_max - overall_bound), 4)
-    status: PlanStatus = "optimal" if all_optimal else "feasible"
-    return Plan(
-        status=status,
-        assignments=assignments,
-        unassigned=unassigned,
-        moves=moves,
-        csm_loads=loads,
-        max_utilization=max_util,
-        max_utilization_bound=bound_out,
-        gap=gap,
-        total_cost=round(total_cost, 4) if min_cost else None,
-        cost_bound=(round(min(cost_bound, total_cost), 4) if cost_bound is not None else None)
-        if min_cost
-        else None,
-        diagnosis=[],
-        pools=summaries,
-        fairness=plan_fairness(problem, state),
-        warnings=[w for w in (red_health_warning(book),) if w],
-        objective=pol.objective,
-        as_of=problem.today,
-        solver=solver_info,
-    )
+    return summary, bound
