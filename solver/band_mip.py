@@ -13,16 +13,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ortools.math_opt.python import mathopt
-
 from solver.classes import read_counts
-from solver.serve_mip import MAX_VARIABLES, hard_rules_mip, solve_from_hint
+from solver.serve_mip import MAX_VARIABLES, Key, hard_rules_mip, solve_from_hint
 
 if TYPE_CHECKING:
     from solver.bands import BandConstraints
+    from solver.mip_rows import MipRows
     from solver.model import PoolModel
 
-Counts = dict[tuple[int, int], mathopt.Variable]
+Counts = dict[Key, int]  # (class, CSM) -> the MIP's variable
 
 
 def band_by_mip(pm: PoolModel, bands: BandConstraints, seconds: float) -> None:
@@ -36,19 +35,20 @@ def band_by_mip(pm: PoolModel, bands: BandConstraints, seconds: float) -> None:
         _fewest_outside(pm, bands, deadline - time.monotonic())
 
 
-def _everyone_served(pm: PoolModel) -> tuple[mathopt.Model, Counts] | None:
+def _everyone_served(pm: PoolModel) -> tuple[MipRows, Counts] | None:
     """The hard rules, with every account served."""
-    built = hard_rules_mip(pm, integer=True)
+    built = hard_rules_mip(pm)
     if built is not None:
-        m, z = built
+        rows, z = built
         for k, cl in enumerate(pm.classes):
-            m.add_linear_constraint(sum(z[k, c] for c in cl.csms) == len(cl.units))
+            n = len(cl.units)
+            rows.row(((z[k, c], 1) for c in cl.csms), lb=n, ub=n)
     return built
 
 
-def _figure(pm: PoolModel, kind: int, c: int, z: Counts) -> tuple[int, mathopt.LinearExpression, int]:
-    """CSM c's figure of band `kind` (-1: hours): what is held outside the model, the expression, and the
-    most it can reach."""
+def _figure(pm: PoolModel, kind: int, c: int, z: Counts) -> tuple[int, list[tuple[int, float]], int]:
+    """CSM c's figure of band `kind` (-1: hours): what is held outside the model, the terms over the MIP's
+    variables, and the most it can reach."""
     base = pm.state.load[c] if kind < 0 else pm.frozen_figures[kind][c]
     terms = [
         (pm.classes[k].hours[c] if kind < 0 else pm._class_figure(pm.classes[k], kind), k)
@@ -57,18 +57,17 @@ def _figure(pm: PoolModel, kind: int, c: int, z: Counts) -> tuple[int, mathopt.L
     most = base + sum(a * len(pm.classes[k].units) for a, k in terms)
     if kind < 0:
         most = min(most, pm.problem.csms[c].capacity)
-    return base, base + sum(a * z[k, c] for a, k in terms), most
+    return base, [(z[k, c], a) for a, k in terms], most
 
 
-def _moves(pm: PoolModel, z: Counts) -> mathopt.LinearExpression:
-    return sum(pm.moved[key][0] * v for key, v in z.items())
+def _moves(pm: PoolModel, z: Counts) -> list[tuple[int, float]]:
+    return [(v, pm.moved[key][0]) for key, v in z.items()]
 
 
-def _adopt(pm: PoolModel, z: Counts, result: mathopt.SolveResult) -> dict[int, int]:
+def _adopt(pm: PoolModel, counts: dict[Key, int]) -> dict[int, int]:
     """The MIP's plan into the hint; returns the hint it replaced."""
-    values = result.variable_values()
     kept = dict(pm.hint)
-    read_counts(pm.classes, pm.y, lambda key: round(values[z[key]]), pm.hint)
+    read_counts(pm.classes, pm.y, lambda key: counts[key], pm.hint)
     return kept
 
 
@@ -82,13 +81,13 @@ def _all_inside(pm: PoolModel, bands: BandConstraints, seconds: float) -> bool:
     built = _everyone_served(pm)
     if built is None:
         return False
-    m, z = built
-    _inside_rows(pm, bands, m, z, set())
-    m.minimize(_moves(pm, z))
-    result = solve_from_hint(pm, m, z, seconds)
-    if not result.has_primal_feasible_solution():
+    rows, z = built
+    _inside_rows(pm, bands, rows, z, set())
+    rows.set_objective(_moves(pm, z), maximize=False)
+    _, counts = solve_from_hint(pm, rows, z, seconds)
+    if counts is None:
         return False
-    _adopt(pm, z, result)
+    _adopt(pm, counts)
     return True
 
 
@@ -97,21 +96,21 @@ def _fewest_outside(pm: PoolModel, bands: BandConstraints, seconds: float) -> No
     built = _everyone_served(pm)
     if built is None or seconds < 0.05:
         return
-    m, z = built
-    out = {c: m.add_binary_variable(name=f"out{c}") for c in bands.caps}
+    rows, z = built
+    out = {c: rows.variable(0, 1, integer=True) for c in bands.caps}
     for kind, edges in bands.fixed_rows:
         for c in bands.caps:
-            base, value, most = _figure(pm, kind, c, z)
+            base, terms, most = _figure(pm, kind, c, z)
             lo, hi = edges[c]
             # Inside unless marked outside: then only the figure's own range holds.
-            m.add_linear_constraint(value <= hi + max(0, most - hi) * out[c])
-            m.add_linear_constraint(value >= lo - max(0, lo - base) * out[c])
+            rows.row([*terms, (out[c], -max(0, most - hi))], ub=hi - base)
+            rows.row([*terms, (out[c], max(0, lo - base))], lb=lo - base)
     worst_moves = sum(pm.moved[key][0] * len(pm.classes[key[0]].units) for key in z) + 1
-    m.minimize(worst_moves * sum(out.values()) + _moves(pm, z))
+    rows.set_objective([*((o, worst_moves) for o in out.values()), *_moves(pm, z)], maximize=False)
     before = bands.hint_outside()
-    result = solve_from_hint(pm, m, z, seconds)
-    if result.has_primal_feasible_solution():
-        kept = _adopt(pm, z, result)
+    _, counts = solve_from_hint(pm, rows, z, seconds)
+    if counts is not None:
+        kept = _adopt(pm, counts)
         if bands.hint_outside() >= before:
             _restore(pm, kept)
 
@@ -125,12 +124,12 @@ def moves_by_mip(pm: PoolModel, bands: BandConstraints | None, seconds: float) -
     built = _holding_bands(pm, bands)
     if built is None or moved == 0:
         return
-    m, z = built
-    m.minimize(_moves(pm, z))
-    result = solve_from_hint(pm, m, z, seconds)
-    if result.has_primal_feasible_solution() and result.objective_value() < moved - 0.5:
+    rows, z = built
+    rows.set_objective(_moves(pm, z), maximize=False)
+    result, counts = solve_from_hint(pm, rows, z, seconds)
+    if counts is not None and result.objective_value() < moved - 0.5:
         before = bands.hint_outside()
-        kept = _adopt(pm, z, result)
+        kept = _adopt(pm, counts)
         if bands.hint_outside() > before:
             _restore(pm, kept)
 
@@ -147,24 +146,21 @@ def _plain(pm: PoolModel, bands: BandConstraints) -> bool:
     )
 
 
-def _holding_bands(pm: PoolModel, bands: BandConstraints) -> tuple[mathopt.Model, Counts] | None:
+def _holding_bands(pm: PoolModel, bands: BandConstraints) -> tuple[MipRows, Counts] | None:
     """Everyone served, and every CSM the hint has inside its bands kept inside."""
     built = _everyone_served(pm)
     if built is None:
         return None
-    m, z = built
-    _inside_rows(pm, bands, m, z, bands.outside_now())
-    return m, z
+    rows, z = built
+    _inside_rows(pm, bands, rows, z, bands.outside_now())
+    return rows, z
 
 
-def _inside_rows(
-    pm: PoolModel, bands: BandConstraints, m: mathopt.Model, z: Counts, exempt: set[int]
-) -> None:
+def _inside_rows(pm: PoolModel, bands: BandConstraints, rows: MipRows, z: Counts, exempt: set[int]) -> None:
     """Every CSM but the `exempt` ones inside every band (edges included)."""
     for kind, edges in bands.fixed_rows:
         for c in bands.caps:
             if c not in exempt:
-                _, value, _ = _figure(pm, kind, c, z)
+                base, terms, _ = _figure(pm, kind, c, z)
                 lo, hi = edges[c]
-                m.add_linear_constraint(value >= lo)
-                m.add_linear_constraint(value <= hi)
+                rows.row(terms, lb=lo - base, ub=hi - base)

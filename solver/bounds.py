@@ -114,9 +114,8 @@ def pool_plan_bound(problem: Problem, state: State, pool: Pool, *, serve_proven:
             need -= u.size
             need_arr -= u.arr
             continue
-        options = [c for c in u.eligible if c in caps]
-        if options:
-            least = min(u.hours_for(c) for c in options)
+        least = u.least_hours(caps)
+        if least is not None:
             free.append((least / u.size, u.size))
             by_arr.append((u.arr, least))
     for_count = hours
@@ -191,7 +190,7 @@ def pool_served_arr_bound(problem: Problem, pool: Pool) -> int:
             group[1].append(u)
     hours_room = {c: max(0, problem.csms[c].capacity - held_hours[c]) for c in csms}
     groups = [
-        ([(u.arr, min(u.hours_for(c) for c in options)) for u in units], sum(hours_room[c] for c in options))
+        ([(u.arr, u.least_hours(in_pool) or 0) for u in units], sum(hours_room[c] for c in options))
         for options, units in free.values()
     ]
     relaxations = [

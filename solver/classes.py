@@ -101,7 +101,7 @@ def arr_cap_can_bind(problem: Problem, state: State, units: list[Unit], csms: li
     arrs = sorted((u.arr for u in units), reverse=True)
     # The fewest hours any unit takes on any CSM (pair overrides included): more units fit, so more ARR.
     min_hours = (
-        min((min((u.hours_for(c) for c in u.eligible), default=u.hours) for u in units), default=1) or 1
+        min((h if (h := u.least_hours(u.eligible)) is not None else u.hours for u in units), default=1) or 1
     )
     prefix = [0.0]
     for a in arrs:

@@ -36,7 +36,13 @@ from solver.neighbourhood import (
     estimate_variables,
     large_neighbourhood_search,
 )
-from solver.pool_improve import improve_pool, optimize_whole_pool, pool_weight
+from solver.pool_improve import (
+    improve_pool,
+    optimize_whole_pool,
+    pool_time_shares,
+    pool_weight,
+    second_pass_shares,
+)
 from solver.prepare import HOURS_SCALE, Pool, Problem, Unit, build_problem, hours_text, money
 from solver.schema import (
     BUILTIN_TIERS,
@@ -146,19 +152,18 @@ def solve(
     # (Deterministic mode leaves the wall clock out: its budgets are CP-SAT's deterministic time.)
     elapsed = 0.0 if pol.deterministic else time.monotonic() - started
     available = max(0.2, limit * 0.9 - elapsed - 0.3)
-    weights = {p.index: pool_weight(problem, p) for p in problem.pools}
-    total_weight = sum(weights.values()) or 1.0
-    remaining_weight = total_weight
+    shares = pool_time_shares(problem, state, problem.pools)
+    remaining_share = 1.0
     first_pass = available * 0.7
-    for done, pool in enumerate(sorted(problem.pools, key=lambda p: -weights[p.index]), start=1):
+    for done, pool in enumerate(sorted(problem.pools, key=lambda p: -shares[p.index]), start=1):
         if should_stop is not None and should_stop():
             break
         if pol.deterministic:
-            budget = first_pass * weights[pool.index] / total_weight
+            budget = first_pass * shares[pool.index]
         else:
             left = first_pass - (time.monotonic() - started)
-            budget = max(0.05, left * weights[pool.index] / remaining_weight)
-        remaining_weight -= weights[pool.index]
+            budget = max(0.05, left * shares[pool.index] / max(1e-9, remaining_share))
+        remaining_share -= shares[pool.index]
         results[pool.index] = improve_pool(
             problem, state, pool, params, band=band, budget=budget, min_cost=min_cost
         )
@@ -169,16 +174,22 @@ def solve(
             )
         report(f"pool {pool.name}", done)
 
-    # Second pass: the time left goes to the pools not yet proven, hardest (largest) first.
+    # Second pass: the time left goes to the pools not yet proven: in equal parts, largest first; where
+    # some cannot serve every account, by the ARR still at stake as in the first pass.
     unproven = [p for p in problem.pools if p.index in results and not results[p.index][0].proven]
-    unproven.sort(key=lambda p: -weights[p.index])
-    for k, pool in enumerate(unproven):
+    unproven.sort(key=lambda p: -pool_weight(problem, p))
+    again_shares = second_pass_shares(problem, state, unproven)
+    unproven.sort(key=lambda p: -again_shares[p.index])
+    remaining_share = 1.0
+    for pool in unproven:
         if should_stop is not None and should_stop():
             break
         if pol.deterministic:
-            budget = (available - first_pass) / len(unproven)
+            budget = (available - first_pass) * again_shares[pool.index]
         else:
-            budget = (available - (time.monotonic() - started)) / (len(unproven) - k)
+            left = available - (time.monotonic() - started)
+            budget = left * again_shares[pool.index] / max(1e-9, remaining_share)
+        remaining_share -= again_shares[pool.index]
         if budget < 0.1:
             break
         again, method = _improve_again(problem, state, pool, params, band, budget, results[pool.index])

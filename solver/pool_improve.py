@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 
 from solver.band_keeper import BandKeeper
-from solver.bounds import pool_plan_bound, serves_all
-from solver.construct import State, level_by_local_search, pool_mean, split_pairs_exactly
+from solver.bounds import pool_plan_bound, pool_served_arr_bound, serves_all
+from solver.construct import UNASSIGNED, State, level_by_local_search, pool_mean, split_pairs_exactly
 from solver.mincost import plan_min_cost_pool
 from solver.model import Params, SubResult, optimize
 from solver.neighbourhood import (
@@ -34,6 +34,44 @@ def pool_moves_left(problem: Problem, state: State, pool: Pool) -> int | None:
 
 def pool_weight(problem: Problem, pool: Pool) -> float:
     return max(1.0, float(len(pool.units))) ** 0.75 * max(1, len(pool.csms)) ** 0.25
+
+
+# In a book where some pools cannot serve every account, this share of the time follows the ARR at stake.
+SERVE_TIME_SHARE = 0.5
+
+
+def arr_at_stake(problem: Problem, state: State, pool: Pool) -> float:
+    """The ARR the pool's plan leaves unserved that some plan might still serve: its proven servable-ARR
+    bound less what it serves now (0 when it serves every account)."""
+    if serves_all(problem, state, pool):
+        return 0.0
+    served = sum(problem.units[i].arr for i in pool.units if state.assign[i] != UNASSIGNED)
+    return max(0.0, pool_served_arr_bound(problem, pool) - served)
+
+
+def pool_time_shares(problem: Problem, state: State, pools: list[Pool]) -> dict[int, float]:
+    """Each pool's share of the solve time (summing to 1): by size (`pool_weight`); where some pools cannot
+    serve every account, half of it instead by the ARR each leaves at stake. A tight pool's serve phase is
+    hard whatever its size: the few large accounts of a strategic pool are the hardest packing of all, and
+    the most ARR rides on it."""
+    sizes = {p.index: pool_weight(problem, p) for p in pools}
+    total_size = sum(sizes.values()) or 1.0
+    stakes = {p.index: arr_at_stake(problem, state, p) for p in pools}
+    total_stake = sum(stakes.values())
+    if total_stake <= 0:
+        return {i: w / total_size for i, w in sizes.items()}
+    return {
+        i: (1 - SERVE_TIME_SHARE) * sizes[i] / total_size + SERVE_TIME_SHARE * stakes[i] / total_stake
+        for i in sizes
+    }
+
+
+def second_pass_shares(problem: Problem, state: State, unproven: list[Pool]) -> dict[int, float]:
+    """The second pass's shares of the time left among the unproven pools: equal, unless some still leave
+    ARR at stake; then as `pool_time_shares`."""
+    if any(arr_at_stake(problem, state, p) > 0 for p in unproven):
+        return pool_time_shares(problem, state, unproven)
+    return {p.index: 1 / len(unproven) for p in unproven}
 
 
 def improve_pool(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Container
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
@@ -65,6 +66,13 @@ class Unit:
 
     def hours_for(self, c: int) -> int:
         return self.hours_by_csm.get(c, self.hours)
+
+    def least_hours(self, csms: Container[int]) -> int | None:
+        """The fewest hours the unit takes at an eligible CSM among `csms` (None: none of them is eligible)."""
+        if not self.hours_by_csm:
+            return self.hours if any(c in csms for c in self.eligible) else None
+        found = [self.hours_for(c) for c in self.eligible if c in csms]
+        return min(found) if found else None
 
     def moves_if(self, csm_id: str) -> int:
         """Accounts of the unit that would change CSM if it went to `csm_id`."""

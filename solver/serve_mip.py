@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ortools.math_opt.python import mathopt
 
 from solver.classes import read_counts
+from solver.mip_rows import MipRows
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -22,62 +23,64 @@ if TYPE_CHECKING:
 
 MAX_VARIABLES = 20_000
 
+Key = tuple[int, int]  # (class, CSM)
 
-def hard_rules_mip(
-    pm: PoolModel, *, integer: bool
-) -> tuple[mathopt.Model, dict[tuple[int, int], mathopt.Variable]] | None:
-    """The model's hard rules over class counts (integer, or its LP relaxation), with no objective: each
-    account served at most once, capacity, ARR cap, book size, and max_moves."""
+
+def hard_rules_mip(pm: PoolModel) -> tuple[MipRows, dict[Key, int]] | None:
+    """The model's hard rules over class counts (integer variables), with no objective: each account served
+    at most once, capacity, ARR cap, book size, and max_moves."""
     classes, problem, state = pm.classes, pm.problem, pm.state
-    m = mathopt.Model(name="pool")
-    z = {key: m.add_variable(lb=0, ub=len(classes[key[0]].units), is_integer=integer) for key in pm.y}
+    rows = MipRows()
+    z = {key: rows.variable(0, len(classes[key[0]].units), integer=True) for key in pm.y}
+    if not z:
+        return None
     for k, cl in enumerate(classes):
-        m.add_linear_constraint(sum(z[k, c] for c in cl.csms) <= len(cl.units))
+        rows.row(((z[k, c], 1) for c in cl.csms), ub=len(cl.units))
     for c in pm.csms:
         info, terms = problem.csms[c], pm.by_csm[c]
         if not terms:
             continue  # takes nothing in this model: no row to write
-        m.add_linear_constraint(
-            sum(cl.hours[c] * z[k, c] for k, cl in terms) <= info.capacity - state.load[c]
-        )
+        rows.row(((z[k, c], cl.hours[c]) for k, cl in terms), ub=info.capacity - state.load[c])
         if pm.arr_in_caps and info.arr_cap is not None:
             room = math.floor(info.arr_cap - state.arr[c])
-            m.add_linear_constraint(sum(cl.arr * z[k, c] for k, cl in terms) <= room)
+            rows.row(((z[k, c], cl.arr) for k, cl in terms), ub=room)
         if info.max_accounts is not None:
-            m.add_linear_constraint(
-                sum(cl.size * z[k, c] for k, cl in terms) <= info.max_accounts - state.count[c]
-            )
-    moving = [(pm.moved[key][0], v) for key, v in z.items() if pm.moved[key][0]]
+            rows.row(((z[k, c], cl.size) for k, cl in terms), ub=info.max_accounts - state.count[c])
+    moving = [(v, pm.moved[key][0]) for key, v in z.items() if pm.moved[key][0]]
     if pm.max_moves is not None and moving:
-        m.add_linear_constraint(sum(n * v for n, v in moving) <= pm.max_moves)
-    if not z:
-        return None
-    return m, z
+        rows.row(moving, ub=pm.max_moves)
+    return rows, z
 
 
-def _serve_model(
-    pm: PoolModel, *, integer: bool
-) -> tuple[mathopt.Model, dict[tuple[int, int], mathopt.Variable]] | None:
+def _serve_model(pm: PoolModel) -> tuple[MipRows, dict[Key, int]] | None:
     """The most ARR under the model's hard rules."""
-    built = hard_rules_mip(pm, integer=integer)
+    built = hard_rules_mip(pm)
     if built is not None:
-        built[0].maximize(sum(pm.classes[k].arr * v for (k, _), v in built[1].items()))
+        built[0].set_objective(((v, pm.classes[k].arr) for (k, _), v in built[1].items()), maximize=True)
     return built
 
 
 def solve_from_hint(
-    pm: PoolModel, m: mathopt.Model, z: dict[tuple[int, int], mathopt.Variable], seconds: float
-) -> mathopt.SolveResult:
-    """HiGHS on the model, starting from the plan we have (it then returns nothing worse than it)."""
+    pm: PoolModel, rows: MipRows, z: dict[Key, int], seconds: float
+) -> tuple[mathopt.SolveResult, dict[Key, int] | None]:
+    """HiGHS on the model, starting from the plan we have (it then returns nothing worse than it): the result
+    and the class counts of its plan (None when it has none)."""
+    m, variables = rows.model()
     start = pm.hint_values()
-    hint = mathopt.SolutionHint(variable_values={v: float(start.get(key, 0)) for key, v in z.items()})
+    hint = mathopt.SolutionHint(
+        variable_values={variables[v]: float(start.get(key, 0)) for key, v in z.items()}
+    )
     with stdout_to_stderr():
-        return mathopt.solve(
+        result = mathopt.solve(
             m,
             mathopt.SolverType.HIGHS,
             params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=seconds)),
             model_params=mathopt.ModelSolveParameters(solution_hints=[hint]),
         )
+    if not result.has_primal_feasible_solution():
+        return result, None
+    values = result.variable_values(variables)
+    return result, {key: round(values[v]) for key, v in z.items()}
 
 
 def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
@@ -87,26 +90,21 @@ def serve_by_mip(pm: PoolModel, seconds: float) -> int | None:
     if pm.params.deterministic or not pm.whole_pool or seconds < 0.1:
         return None  # HiGHS has no deterministic clock
     if len(pm.y) > MAX_VARIABLES:
-        return None  # building it in Python and HiGHS's presolve would not keep to the pool's time
-    built = _serve_model(pm, integer=True)
+        return None  # HiGHS's presolve and search would not keep to the pool's time
+    built = _serve_model(pm)
     if built is None:
         return None
-    m, z = built
+    rows, z = built
     classes = pm.classes
-    result = solve_from_hint(pm, m, z, seconds)
-    if result.has_primal_feasible_solution():
-        values = result.variable_values()
-        counts = {key: round(values[v]) for key, v in z.items()}
+    result, counts = solve_from_hint(pm, rows, z, seconds)
+    if counts is not None:
         ours = pm.hint_sum(lambda k, c: classes[k].arr)
         if sum(classes[k].arr * n for (k, _), n in counts.items()) > ours:
             read_counts(classes, pm.y, lambda key: counts[key], pm.hint)
     bound = result.termination.objective_bounds.dual_bound
     if not math.isfinite(bound):
         # HiGHS stopped before its root bound: the LP relaxation (GLOP, fast) bounds the MIP from above.
-        relaxed = _serve_model(pm, integer=False)
-        if relaxed is None:
-            return None
-        lp = mathopt.solve(relaxed[0], mathopt.SolverType.GLOP)
+        lp = mathopt.solve(rows.model(relax=True)[0], mathopt.SolverType.GLOP)
         if lp.termination.reason != mathopt.TerminationReason.OPTIMAL:
             return None
         bound = lp.objective_value()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from conftest import build_book
 
 from solver.bounds import pool_plan_bound, pool_served_arr_bound
-from solver.construct import UNASSIGNED, State
+from solver.construct import UNASSIGNED, State, construct
 from solver.engine import solve
+from solver.pool_improve import arr_at_stake, pool_time_shares, pool_weight, second_pass_shares
 from solver.prepare import Problem, build_problem
 from solver.serve_swaps import serve_more_by_exchanges
 from solver.validation import assert_valid_plan
@@ -262,3 +264,51 @@ def test_the_level_bound_of_an_unsettled_tight_pool_counts_the_hours_the_arr_ser
     (pool,) = problem.pools
     bound = pool_plan_bound(problem, state, pool, serve_proven=False)
     assert bound is not None and 90 / 200 - 1e-5 < bound <= 90 / 200  # a hair low: never above
+
+
+def _three_pools() -> Problem:
+    """A large enterprise pool and a small mid-market one that serve everyone, and a small strategic one
+    that cannot: 2 accounts of 80 h ($300k, $200k) for one CSM of 100 h."""
+    enterprise = [{"id": f"e{i}", "hours_per_year": 10} for i in range(40)]
+    strategic = [
+        {"id": "s1", "tier": "strategic", "arr": 300_000, "hours_per_year": 80},
+        {"id": "s2", "tier": "strategic", "arr": 200_000, "hours_per_year": 80},
+    ]
+    mid_market = [{"id": f"m{i}", "tier": "mid_market", "hours_per_year": 10} for i in range(2)]
+    return build_problem(
+        build_book(
+            [*enterprise, *strategic, *mid_market],
+            [
+                *({"id": f"ce{i}", "capacity_hours": 1000} for i in range(4)),
+                {"id": "cs", "capacity_hours": 100, "tiers": ["strategic"]},
+                {"id": "cm", "capacity_hours": 100, "tiers": ["mid_market"]},
+            ],
+        )
+    )
+
+
+def test_a_pool_with_arr_at_stake_gets_half_the_time_whatever_its_size() -> None:
+    problem = _three_pools()
+    enterprise, strategic, mid_market = (
+        next(p for p in problem.pools if p.name.startswith(t)) for t in ("enterprise", "strategic", "mid")
+    )
+    by_size = {p.index: pool_weight(problem, p) for p in problem.pools}
+    state = State.empty(problem)
+    for p in problem.pools:
+        construct(problem, state, p, band=0.1, min_cost=False)
+    assert state.assign[strategic.units[0]] != UNASSIGNED  # s1, the most ARR, is served; s2 cannot be
+    assert arr_at_stake(problem, state, enterprise) == 0
+    # The bound: s1 whole, and s2's $200k for the 20 h left of 80 (fractional knapsack): $350k; $300k served.
+    assert arr_at_stake(problem, state, strategic) == 50_000
+    shares = pool_time_shares(problem, state, problem.pools)
+    assert sum(shares.values()) == pytest.approx(1)
+    # Half by size, half by the ARR at stake (all of it in the strategic pool).
+    assert shares[strategic.index] == pytest.approx(
+        0.5 * by_size[strategic.index] / sum(by_size.values()) + 0.5
+    )
+    assert shares[strategic.index] > 0.5 > by_size[strategic.index] / sum(by_size.values())
+    # The second pass, among pools where nothing is at stake, shares equally.
+    assert second_pass_shares(problem, state, [enterprise, mid_market]) == {
+        enterprise.index: 0.5,
+        mid_market.index: 0.5,
+    }
