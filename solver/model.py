@@ -27,6 +27,7 @@ from ortools.sat.python import cp_model_helper as cmh
 
 from solver.band_mip import band_by_mip, moves_by_mip
 from solver.bands import BandConstraints
+from solver.bounds import pool_served_arr_bound
 from solver.classes import ModelClass, arr_cap_can_bind, make_classes, moved_by, read_counts
 from solver.classes import as_expr as _expr
 from solver.construct import UNASSIGNED, State, home_csm
@@ -382,6 +383,7 @@ class PoolModel:
         """Serve every account it can; where not every account fits, cover the most ARR, then the most accounts."""
         arr_of = lambda k, c: self.classes[k].arr  # noqa: E731
         size_of = lambda k, c: self.classes[k].size  # noqa: E731
+        not_everyone = self.hint_sum(size_of) < self.max_served and self._no_plan_serves_everyone(0.25)
         if self.hint_sum(size_of) < self.max_served:
             # Tight pools are LP-strong: a plain MIP (HiGHS) first gives CP-SAT a better start and a bound.
             mip_bound = serve_by_mip(self, 0.6 * max(0.05, self.time_left()))
@@ -392,6 +394,12 @@ class PoolModel:
             bounds = [
                 b for b in (mip_bound, None if bound is None else math.floor(bound + 1e-9)) if b is not None
             ]
+            if not_everyone:
+                # Some account goes unserved: at best the one of least ARR.
+                units = [u for cl in self.classes for u in cl.units]
+                bounds.append(
+                    sum(math.ceil(u.arr - 1e-9) for u in units) - math.floor(min(u.arr for u in units))
+                )
             self.result.served_arr_bound = found if ok_arr else min(bounds, default=None)
             if self.arr_in_caps and not self.result.exact:
                 # ARR caps priced conservatively: the model's plans are only some of the book's.
@@ -412,6 +420,37 @@ class PoolModel:
             self.result.served_arr_bound += self.frozen_arr
         if self.hint_sum(size_of) == self.max_served:
             self._everyone_served()
+
+    def _no_plan_serves_everyone(self, share: float) -> bool:
+        """Where the hours and book sizes leave room for every account, first ask whether every one can be
+        served: a feasibility question that CP-SAT settles fast (a perfect packing of a pool at 99.8 % of
+        its hours) where maximising ARR stalls a few accounts short. Puts such a plan in the hint; returns
+        True when CP-SAT proves there is none."""
+        room = sum(max(0, self.problem.csms[c].capacity - self.state.load[c]) for c in self.csms)
+        if sum(min(cl.hours.values()) * len(cl.units) for cl in self.classes) > room:
+            return False
+        if self.whole_pool and self.units:
+            pool = self.problem.pools[self.units[0].pool]
+            everyone = sum(self.problem.units[i].arr for i in pool.units if self.problem.units[i].eligible)
+            if pool_served_arr_bound(self.problem, pool) < everyone - 0.5:
+                return False  # the pool's relaxations already rule it out
+        infos = [self.problem.csms[c] for c in self.csms]
+        if all(i.max_accounts is not None for i in infos):
+            seats = sum(max(0, (i.max_accounts or 0) - self.state.count[i.index]) for i in infos)
+            if self.max_served > seats:
+                return False
+        # On a copy of the model (an assumption literal would cost CP-SAT most of its presolve: 6x slower).
+        model = self.model
+        self.model = model.clone()
+        try:
+            for k, cl in enumerate(self.classes):
+                self.model.add(sum(self.y[k, c] for c in cl.csms) == len(cl.units))
+            # Ordering the twins' loads stalls CP-SAT on a perfect packing (no answer in 10 s, against 0.5 s).
+            self.fix(self.symmetry_on, [0, 0])
+            infeasible, _ = self.run(None, share)
+        finally:
+            self.model = model
+        return infeasible and not (self.arr_in_caps and not self.result.exact)
 
     def _everyone_served(self) -> None:
         """Everyone is served: say so class by class, and (hours not depending on the CSM) that the total
