@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from solver.construct import State
+from solver.model import Params, PoolModel
+from solver.prepare import Problem
 from solver.schema import Book, Plan
 from solver.validation import assert_valid_plan
 
@@ -60,3 +63,21 @@ def assignment_of(plan: Plan) -> dict[str, str]:
 def assigned() -> Callable[[Plan], dict[str, str]]:
     """account id -> CSM id of a plan's assignments."""
     return assignment_of
+
+
+def single_pool_model(
+    problem: Problem, state: State, *, deterministic: bool, whole_pool: bool = True
+) -> PoolModel:
+    """The pool model of a one-pool book (10 s, one worker), from the plan `state` holds."""
+    (pool,) = problem.pools
+    return PoolModel(
+        problem,
+        state,
+        pool.csms,
+        pool.units,
+        min_cost=False,
+        max_moves=None,
+        time_limit=10.0,
+        params=Params(workers=1, seed=0, deterministic=deterministic),
+        whole_pool=whole_pool,
+    )

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import build_book
+from conftest import build_book, single_pool_model
 
 from solver.band_mip import band_by_mip, moves_by_mip
 from solver.bands import BandConstraints
 from solver.construct import State
-from solver.model import Params, PoolModel
+from solver.model import PoolModel
 from solver.prepare import Problem, build_problem
 
 # Two $90k and two $10k accounts of 50 h, two CSMs of 200 h: each CSM is inside the ARR band (±15 % of
@@ -33,18 +33,7 @@ def pool_model(accounts: list[dict[str, Any]], placed: dict[str, str]) -> tuple[
     state = State.empty(problem)
     for u in problem.units:
         state.place(u, problem.csm_index[placed[book.accounts[u.accounts[0]].id]])
-    (pool,) = problem.pools
-    pm = PoolModel(
-        problem,
-        state,
-        pool.csms,
-        pool.units,
-        min_cost=False,
-        max_moves=None,
-        time_limit=10.0,
-        params=Params(workers=1, seed=0, deterministic=False),
-        whole_pool=True,
-    )
+    pm = single_pool_model(problem, state, deterministic=False)
     pm.serve()  # everyone served: the bands' edges are constants
     return problem, pm
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import build_book
+from conftest import build_book, single_pool_model
 
 from solver.construct import State
-from solver.model import Params, PoolModel
+from solver.model import PoolModel
 from solver.prepare import Problem, build_problem
 
 
@@ -24,18 +24,7 @@ def pool_model(
         csm = placed.get(book.accounts[u.accounts[0]].id)
         if csm is not None:
             state.place(u, problem.csm_index[csm])
-    (pool,) = problem.pools
-    pm = PoolModel(
-        problem,
-        state,
-        pool.csms,
-        pool.units,
-        min_cost=False,
-        max_moves=None,
-        time_limit=10.0,
-        params=Params(workers=1, seed=0, deterministic=True),
-        whole_pool=whole_pool,
-    )
+    pm = single_pool_model(problem, state, deterministic=True, whole_pool=whole_pool)
     return problem, pm
 
 
