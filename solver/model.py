@@ -25,7 +25,6 @@ from fractions import Fraction
 from ortools.sat.python import cp_model
 from ortools.sat.python import cp_model_helper as cmh
 
-from solver.band_mip import band_by_mip, moves_by_mip
 from solver.bands import BandConstraints
 from solver.bounds import pool_served_arr_bound
 from solver.classes import ModelClass, arr_cap_can_bind, make_classes, moved_by, read_counts
@@ -34,7 +33,6 @@ from solver.construct import UNASSIGNED, State, home_csm
 from solver.level import settle_level
 from solver.metrics import Band, integer_edges
 from solver.prepare import Problem
-from solver.serve_mip import serve_by_mip
 
 UTIL_SCALE = 100_000  # utilization resolution when capacities differ (0.001 point)
 MAX_INT_ARR = 2**40
@@ -386,6 +384,8 @@ class PoolModel:
         not_everyone = self.hint_sum(size_of) < self.max_served and self._no_plan_serves_everyone(0.25)
         if self.hint_sum(size_of) < self.max_served:
             # Tight pools are LP-strong: a plain MIP (HiGHS) first gives CP-SAT a better start and a bound.
+            from solver.serve_mip import serve_by_mip  # MathOpt on first need: 0.2 s of every CLI start
+
             mip_bound = serve_by_mip(self, 0.6 * max(0.05, self.time_left()))
             ok_arr, bound = self.run(self.served_arr, 0.2, maximize=True)
             found = self.hint_sum(arr_of)
@@ -474,6 +474,8 @@ class PoolModel:
         outside = sum(bands.out.values())
         found = bands.hint_outside()
         if found > 0:
+            from solver.band_mip import band_by_mip  # MathOpt on first need
+
             band_by_mip(self, bands, 0.5 * max(0.05, self.time_left()))
             found = bands.hint_outside()
         if found > 0:
@@ -488,6 +490,8 @@ class PoolModel:
         """Move as few existing relationships as it can, then as little ARR as it can."""
         if not any(m[0] for m in self.moved.values()):
             return
+        from solver.band_mip import moves_by_mip  # MathOpt on first need
+
         moves_by_mip(self, self.band_rows, 0.3 * max(0.05, self.time_left()))
         ok, bound = self.run(self.moves_expr, 0.3)
         if bound is not None:

@@ -10,7 +10,6 @@ import time
 from solver.band_keeper import BandKeeper
 from solver.bounds import pool_plan_bound, pool_served_arr_bound, serves_all
 from solver.construct import UNASSIGNED, State, level_by_local_search, pool_mean, split_pairs_exactly
-from solver.mincost import plan_min_cost_pool
 from solver.model import Params, SubResult, optimize
 from solver.neighbourhood import (
     FULL_MODEL_VARIABLES,
@@ -125,6 +124,8 @@ def improve_pool(
         if not params.deterministic:
             budget = max(0.05, budget - (time.monotonic() - start))
     if min_cost:
+        from solver.mincost import plan_min_cost_pool  # MathOpt on first need: 0.2 s of every CLI start
+
         return plan_min_cost_pool(problem, state, pool, params, budget)
     if estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
         return optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.6)

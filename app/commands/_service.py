@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from app.core.config import DEFAULT_DATABASE_PATH
+from app.core.paths import DEFAULT_DATABASE_PATH
 
 DATABASE_HELP = f"database URL (default: $DATABASE_URL, else sqlite:///{DEFAULT_DATABASE_PATH})"
 

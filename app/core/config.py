@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DATABASE_PATH = Path("var/bookplan.db")
+from app.core.paths import DEFAULT_DATABASE_PATH
 
 
 class Settings(BaseSettings):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,15 @@ def test_no_two_modules_import_each_other_directly_or_round_about(package: str) 
     for module in sorted(graph):
         if module not in state:
             visit(module, [])
+
+
+def test_the_cli_starts_without_the_libraries_only_some_plans_need() -> None:
+    # MathOpt (the tight pools' and bands' MIPs, min_cost), the min-cost flow (handoff schedules) and the
+    # service's settings load on first need: together ~0.5 s of every `bookplan solve` start.
+    code = (
+        "import sys, app.cli, app.commands._service, solver.engine; "
+        "print(sorted(m for m in ('ortools.math_opt.python.mathopt', 'ortools.graph.python.min_cost_flow', "
+        "'pydantic_settings') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
