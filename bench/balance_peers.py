@@ -151,6 +151,8 @@ def highs_served_arr(book: Book, pool_csms: list[str], time_limit: float) -> tup
 
     from ortools.math_opt.python import mathopt
 
+    from solver.serve_mip import stdout_to_stderr
+
     inst = build_instance(book)
     csms = {inst.csm_index[c] for c in pool_csms if not inst.left[inst.csm_index[c]]}
     accounts = [a for a, elig in enumerate(inst.eligible) if any(c in csms for c in elig)]
@@ -174,11 +176,12 @@ def highs_served_arr(book: Book, pool_csms: list[str], time_limit: float) -> tup
         if inst.max_accounts[c] is not None:
             model.add_linear_constraint(sum(v for _, v in mine) <= inst.max_accounts[c])
     model.maximize(sum(inst.accounts[a].arr * v for (a, _), v in x.items()))
-    result = mathopt.solve(
-        model,
-        mathopt.SolverType.HIGHS,
-        params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=time_limit)),
-    )
+    with stdout_to_stderr():  # HiGHS prints diagnostics to descriptor 1, where the bench writes its JSON
+        result = mathopt.solve(
+            model,
+            mathopt.SolverType.HIGHS,
+            params=mathopt.SolveParameters(time_limit=dt.timedelta(seconds=time_limit)),
+        )
     served = result.objective_value() if result.has_primal_feasible_solution() else 0.0
     bound = result.termination.objective_bounds.dual_bound
     return served, bound, result.termination.reason.name
