@@ -40,6 +40,8 @@ MAX_INT_ARR = 2**40
 # ARR cap needs it; when ARR is an objective (served, moved, banded) the larger limit; past it, 5 % buckets.
 EXACT_ARR_PAIRS = 5_000
 EXACT_ARR_OBJECTIVE_PAIRS = 8_000
+# The serve phase's "can everyone be served?" question is asked of models up to this many count variables.
+EVERYONE_QUESTION_VARIABLES = 20_000
 SAFE = 2**62  # CP-SAT refuses a model whose linear expressions could overflow 64 bits
 
 
@@ -426,6 +428,8 @@ class PoolModel:
         served: a feasibility question that CP-SAT settles fast (a perfect packing of a pool at 99.8 % of
         its hours) where maximising ARR stalls a few accounts short. Puts such a plan in the hint; returns
         True when CP-SAT proves there is none."""
+        if len(self.y) > EVERYONE_QUESTION_VARIABLES:
+            return False  # a copy of a large pool's model costs memory, and CP-SAT rarely settles it in time
         room = sum(max(0, self.problem.csms[c].capacity - self.state.load[c]) for c in self.csms)
         if sum(min(cl.hours.values()) * len(cl.units) for cl in self.classes) > room:
             return False

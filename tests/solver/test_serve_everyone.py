@@ -106,3 +106,11 @@ def test_the_question_is_asked_without_the_twins_load_order(monkeypatch: Any) ->
     pm._no_plan_serves_everyone(1.0)
     assert seen == [[0, 0]]
     assert list(pm.model.proto.variables[pm.symmetry_on.index].domain) == [1, 1]
+
+
+def test_the_question_is_not_asked_of_a_model_past_its_size(monkeypatch: Any) -> None:
+    accounts = [{"id": f"a{h}", "hours_per_year": h} for h in (60, 40, 70, 30)]
+    problem, pm = pool_model(accounts, [100, 100], {"a60": "c0", "a30": "c0", "a70": "c1"})
+    monkeypatch.setattr("solver.model.EVERYONE_QUESTION_VARIABLES", len(pm.y) - 1)
+    assert pm._no_plan_serves_everyone(1.0) is False
+    assert served(problem, pm) == {"a60", "a30", "a70"}  # not asked: the hint is as it was
