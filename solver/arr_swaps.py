@@ -6,6 +6,7 @@ the model thought inside the ARR band can be outside it by the real figures).
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections import defaultdict
 from fractions import Fraction
@@ -15,6 +16,7 @@ from solver.metrics import integer_edges
 from solver.prepare import Pool, Problem, Unit
 
 CANDIDATES = 6
+PARTNERS = 40  # CSMs a round trades with first (the furthest on the other side of their band)
 
 
 def _swappable(problem: Problem, u: Unit) -> bool:
@@ -51,21 +53,23 @@ def even_out_arr_by_swaps(
         lo, hi = edges[c]
         return max(0.0, arr - hi, lo - arr)
 
-    swaps = 0
-    for _ in range(max_rounds):
-        if deadline is not None and time.monotonic() > deadline:
-            break
-        worst = max(caps, key=lambda c: excess(c, state.arr[c]))
-        if excess(worst, state.arr[worst]) <= 0:
-            break
-        hi = edges[worst][1]
-        want_down = state.arr[worst] > hi
+    def _partners(worst: int, want_down: bool) -> list[int]:
+        """The CSMs furthest on the other side of their band first (they gain most from a trade): a round
+        looks at PARTNERS of them, not at every CSM of a pool of hundreds."""
+
+        def room(d: int) -> float:
+            lo, hi = edges[d]
+            return lo - state.arr[d] if want_down else state.arr[d] - hi
+
+        return heapq.nlargest(PARTNERS, (d for d in caps if d != worst), key=room)
+
+    def _best_trade(worst: int, partners: list[int], want_down: bool) -> tuple[float, Unit, Unit, int] | None:
         best: tuple[float, Unit, Unit, int] | None = None
         for kind_now, mine in held[worst].items():
             # The few largest (or smallest) ARR of each side: enough to find a good trade, cheap per round.
             ours = sorted(mine, key=lambda w: w.arr, reverse=want_down)[:CANDIDATES]
-            for d in caps:
-                if d == worst or not held[d].get(kind_now):
+            for d in partners:
+                if not held[d].get(kind_now):
                     continue
                 theirs = sorted(held[d][kind_now], key=lambda w: w.arr, reverse=not want_down)[:CANDIDATES]
                 for u in ours:
@@ -90,6 +94,20 @@ def even_out_arr_by_swaps(
                             continue
                         if gain > 1e-6 and (best is None or gain > best[0]):
                             best = (gain, u, v, d)
+        return best
+
+    swaps = 0
+    for _ in range(max_rounds):
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        worst = max(caps, key=lambda c: excess(c, state.arr[c]))
+        if excess(worst, state.arr[worst]) <= 0:
+            break
+        hi = edges[worst][1]
+        want_down = state.arr[worst] > hi
+        best = _best_trade(worst, _partners(worst, want_down), want_down)
+        if best is None and len(caps) > PARTNERS + 1:
+            best = _best_trade(worst, [d for d in caps if d != worst], want_down)
         if best is None:
             caps.pop(worst)  # nothing helps this CSM: leave it and look at the others
             if len(caps) < 2:

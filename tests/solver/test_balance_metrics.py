@@ -318,3 +318,29 @@ def test_arr_swaps_bring_csms_into_the_arr_band_without_changing_hours_or_book_s
     assert (state.load, state.count) == (hours, count)
     # $2.35M over two equal CSMs: $1.175M each ± 15 %, i.e. $998,750-$1,351,250.
     assert all(998_750 <= state.arr[c] <= 1_351_250 for c in (0, 1)), state.arr
+
+
+def test_arr_swaps_look_past_the_roomiest_partners_when_they_hold_nothing_to_trade(
+    make_book: MakeBook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A round first tries the PARTNERS CSMs with the most room (here 1: c1, far under its band), but c1
+    # holds only 60 h accounts and c0's are 50 h; c2 holds a 50 h account to trade. Total $2.51M over three
+    # equal CSMs: band $711,167-$962,167; c0 holds $1.7M.
+    from solver.arr_swaps import even_out_arr_by_swaps
+    from solver.construct import State
+    from solver.prepare import build_problem
+
+    monkeypatch.setattr("solver.arr_swaps.PARTNERS", 1)
+    held = {"a0": ("c0", 900_000, 50), "a1": ("c0", 800_000, 50), "y": ("c1", 10_000, 60)}
+    held |= {"b": ("c2", 100_000, 50), "x": ("c2", 700_000, 60)}
+    book = make_book(
+        [{"id": a, "arr": arr, "hours_per_year": h} for a, (_, arr, h) in held.items()],
+        [{"id": c, "capacity_hours": 300} for c in ("c0", "c1", "c2")],
+        balance_metrics={"arr": 0.15},
+    )
+    problem = build_problem(book)
+    state = State.empty(problem)
+    for u in problem.units:
+        state.place(u, problem.csm_index[held[book.accounts[u.accounts[0]].id][0]])
+    even_out_arr_by_swaps(problem, state, problem.pools[0], deadline=None)
+    assert 711_167 <= state.arr[problem.csm_index["c0"]] <= 962_167, state.arr
