@@ -12,7 +12,7 @@ from collections import defaultdict
 from fractions import Fraction
 
 from solver.construct import UNASSIGNED, State, home_csm
-from solver.metrics import integer_edges
+from solver.metrics import Band, integer_edges
 from solver.prepare import Pool, Problem, Unit
 
 CANDIDATES = 6
@@ -33,38 +33,78 @@ def even_out_arr_by_swaps(
     caps = {c: problem.csms[c].capacity for c in pool.csms if problem.csms[c].capacity > 0}
     if len(caps) < 2:
         return 0
-    cap_total = Fraction(sum(problem.csms[c].capacity for c in pool.csms))
-    total = Fraction(round(sum(state.arr[c] for c in pool.csms)))
-    edges = {c: integer_edges(band, total, cap_total, Fraction(cap)) for c, cap in caps.items()}
-    # Per CSM and kind (hours, eligibility, figures other than ARR): the units held, to swap like for like.
-    held: dict[int, dict[tuple[object, ...], list[Unit]]] = defaultdict(lambda: defaultdict(list))
-    for i in pool.units:
-        u = problem.units[i]
-        c = state.assign[i]
-        if c != UNASSIGNED and c in caps and _swappable(problem, u):
-            kind = (
-                u.hours,
-                id(u.eligible),
-                tuple(f for f, b in zip(u.figures, problem.bands, strict=True) if b.metric != "arr"),
-            )
-            held[c][kind].append(u)
+    return ArrBandRepair(problem, state, pool, band, caps).run(deadline, max_rounds)
 
-    def excess(c: int, arr: float) -> float:
-        lo, hi = edges[c]
+
+Trade = tuple[float, Unit, Unit, int]  # (ARR outside the band it removes, unit given, unit taken, partner)
+
+
+class ArrBandRepair:
+    """One pool's ARR band repair: each round, the CSM furthest outside its band trades one account for one of
+    the same kind (hours, eligibility, other figures) with the partner where that removes the most ARR
+    outside the bands."""
+
+    def __init__(self, problem: Problem, state: State, pool: Pool, band: Band, caps: dict[int, int]) -> None:
+        self.problem, self.state, self.caps = problem, state, caps
+        cap_total = Fraction(sum(problem.csms[c].capacity for c in pool.csms))
+        total = Fraction(round(sum(state.arr[c] for c in pool.csms)))
+        self.edges = {c: integer_edges(band, total, cap_total, Fraction(cap)) for c, cap in caps.items()}
+        # Per CSM and kind: the units held, to swap like for like.
+        self.held: dict[int, dict[tuple[object, ...], list[Unit]]] = defaultdict(lambda: defaultdict(list))
+        for i in pool.units:
+            u = problem.units[i]
+            c = state.assign[i]
+            if c != UNASSIGNED and c in caps and _swappable(problem, u):
+                self.held[c][self.kind(u)].append(u)
+
+    def kind(self, u: Unit) -> tuple[object, ...]:
+        """What two units must share to trade without changing anything but ARR."""
+        return (
+            u.hours,
+            id(u.eligible),
+            tuple(f for f, b in zip(u.figures, self.problem.bands, strict=True) if b.metric != "arr"),
+        )
+
+    def excess(self, c: int, arr: float) -> float:
+        lo, hi = self.edges[c]
         return max(0.0, arr - hi, lo - arr)
 
-    def _partners(worst: int, want_down: bool) -> list[int]:
+    def run(self, deadline: float | None, max_rounds: int) -> int:
+        caps, state = self.caps, self.state
+        swaps = 0
+        for _ in range(max_rounds):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            worst = max(caps, key=lambda c: self.excess(c, state.arr[c]))
+            if self.excess(worst, state.arr[worst]) <= 0:
+                break
+            want_down = state.arr[worst] > self.edges[worst][1]
+            best = self.best_trade(worst, self.partners(worst, want_down), want_down)
+            if best is None and len(caps) > PARTNERS + 1:
+                best = self.best_trade(worst, [d for d in caps if d != worst], want_down)
+            if best is None:
+                caps.pop(worst)  # nothing helps this CSM: leave it and look at the others
+                if len(caps) < 2:
+                    break
+                continue
+            self.trade(worst, best)
+            swaps += 1
+        return swaps
+
+    def partners(self, worst: int, want_down: bool) -> list[int]:
         """The CSMs furthest on the other side of their band first (they gain most from a trade): a round
         looks at PARTNERS of them, not at every CSM of a pool of hundreds."""
 
         def room(d: int) -> float:
-            lo, hi = edges[d]
-            return lo - state.arr[d] if want_down else state.arr[d] - hi
+            lo, hi = self.edges[d]
+            return lo - self.state.arr[d] if want_down else self.state.arr[d] - hi
 
-        return heapq.nlargest(PARTNERS, (d for d in caps if d != worst), key=room)
+        return heapq.nlargest(PARTNERS, (d for d in self.caps if d != worst), key=room)
 
-    def _best_trade(worst: int, partners: list[int], want_down: bool) -> tuple[float, Unit, Unit, int] | None:
-        best: tuple[float, Unit, Unit, int] | None = None
+    def best_trade(self, worst: int, partners: list[int], want_down: bool) -> Trade | None:
+        """The trade with one of `partners` that removes the most ARR outside the bands, within the ARR caps."""
+        state, held = self.state, self.held
+        best: Trade | None = None
         for kind_now, mine in held[worst].items():
             # The few largest (or smallest) ARR of each side: enough to find a good trade, cheap per round.
             ours = sorted(mine, key=lambda w: w.arr, reverse=want_down)[:CANDIDATES]
@@ -82,12 +122,12 @@ def even_out_arr_by_swaps(
                         if (delta >= 0) if want_down else (delta <= 0):
                             continue
                         gain = (
-                            excess(worst, state.arr[worst])
-                            + excess(d, state.arr[d])
-                            - excess(worst, state.arr[worst] + delta)
-                            - excess(d, state.arr[d] - delta)
+                            self.excess(worst, state.arr[worst])
+                            + self.excess(d, state.arr[d])
+                            - self.excess(worst, state.arr[worst] + delta)
+                            - self.excess(d, state.arr[d] - delta)
                         )
-                        cap_w, cap_d = problem.csms[worst].arr_cap, problem.csms[d].arr_cap
+                        cap_w, cap_d = self.problem.csms[worst].arr_cap, self.problem.csms[d].arr_cap
                         if cap_w is not None and state.arr[worst] + delta > cap_w + 1e-6:
                             continue
                         if cap_d is not None and state.arr[d] - delta > cap_d + 1e-6:
@@ -96,36 +136,15 @@ def even_out_arr_by_swaps(
                             best = (gain, u, v, d)
         return best
 
-    swaps = 0
-    for _ in range(max_rounds):
-        if deadline is not None and time.monotonic() > deadline:
-            break
-        worst = max(caps, key=lambda c: excess(c, state.arr[c]))
-        if excess(worst, state.arr[worst]) <= 0:
-            break
-        hi = edges[worst][1]
-        want_down = state.arr[worst] > hi
-        best = _best_trade(worst, _partners(worst, want_down), want_down)
-        if best is None and len(caps) > PARTNERS + 1:
-            best = _best_trade(worst, [d for d in caps if d != worst], want_down)
-        if best is None:
-            caps.pop(worst)  # nothing helps this CSM: leave it and look at the others
-            if len(caps) < 2:
-                break
-            continue
+    def trade(self, worst: int, best: Trade) -> None:
         _, u, v, d = best
+        state = self.state
         state.remove(u)
         state.remove(v)
         state.place(u, d)
         state.place(v, worst)
-        kind = (
-            u.hours,
-            id(u.eligible),
-            tuple(f for f, b in zip(u.figures, problem.bands, strict=True) if b.metric != "arr"),
-        )
-        held[worst][kind].remove(u)
-        held[d][kind].remove(v)
-        held[worst][kind].append(v)
-        held[d][kind].append(u)
-        swaps += 1
-    return swaps
+        kind = self.kind(u)
+        self.held[worst][kind].remove(u)
+        self.held[d][kind].remove(v)
+        self.held[worst][kind].append(v)
+        self.held[d][kind].append(u)
