@@ -398,10 +398,8 @@ class PoolModel:
             ]
             if not_everyone:
                 # Some account goes unserved: at best the one of least ARR.
-                units = [u for cl in self.classes for u in cl.units]
-                bounds.append(
-                    sum(math.ceil(u.arr - 1e-9) for u in units) - math.floor(min(u.arr for u in units))
-                )
+                least = min(u.arr for cl in self.classes for u in cl.units)
+                bounds.append(self._everyone_arr() - math.floor(least))
             self.result.served_arr_bound = found if ok_arr else min(bounds, default=None)
             if self.arr_in_caps and not self.result.exact:
                 # ARR caps priced conservatively: the model's plans are only some of the book's.
@@ -415,13 +413,15 @@ class PoolModel:
         else:
             self.hold_at_least(self.served, self.max_served)
             # Everyone served: the bound is what they hold (a class's `arr` is its largest, not each one's).
-            self.result.served_arr_bound = sum(
-                math.ceil(u.arr - 1e-9) for cl in self.classes for u in cl.units
-            )
+            self.result.served_arr_bound = self._everyone_arr()
         if self.result.served_arr_bound is not None:
             self.result.served_arr_bound += self.frozen_arr
         if self.hint_sum(size_of) == self.max_served:
             self._everyone_served()
+
+    def _everyone_arr(self) -> int:
+        """The ARR of every account in the model, each rounded up (a class's `arr` is its largest)."""
+        return sum(math.ceil(u.arr - 1e-9) for cl in self.classes for u in cl.units)
 
     def _no_plan_serves_everyone(self, share: float) -> bool:
         """Where the hours and book sizes leave room for every account, first ask whether every one can be

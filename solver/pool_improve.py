@@ -53,9 +53,22 @@ def pool_time_shares(problem: Problem, state: State, pools: list[Pool]) -> dict[
     serve every account, half of it instead by the ARR each leaves at stake. A tight pool's serve phase is
     hard whatever its size: the few large accounts of a strategic pool are the hardest packing of all, and
     the most ARR rides on it."""
-    sizes = {p.index: pool_weight(problem, p) for p in pools}
-    total_size = sum(sizes.values()) or 1.0
     stakes = {p.index: arr_at_stake(problem, state, p) for p in pools}
+    return _shares({p.index: pool_weight(problem, p) for p in pools}, stakes)
+
+
+def second_pass_shares(problem: Problem, state: State, unproven: list[Pool]) -> dict[int, float]:
+    """The second pass's shares of the time left among the unproven pools: equal, unless some still leave
+    ARR at stake; then as `pool_time_shares`."""
+    stakes = {p.index: arr_at_stake(problem, state, p) for p in unproven}
+    if not any(stakes.values()):
+        return {p.index: 1 / len(unproven) for p in unproven}
+    return _shares({p.index: pool_weight(problem, p) for p in unproven}, stakes)
+
+
+def _shares(sizes: dict[int, float], stakes: dict[int, float]) -> dict[int, float]:
+    """Shares by size, half of them by ARR at stake when any pool has some."""
+    total_size = sum(sizes.values()) or 1.0
     total_stake = sum(stakes.values())
     if total_stake <= 0:
         return {i: w / total_size for i, w in sizes.items()}
@@ -63,14 +76,6 @@ def pool_time_shares(problem: Problem, state: State, pools: list[Pool]) -> dict[
         i: (1 - SERVE_TIME_SHARE) * sizes[i] / total_size + SERVE_TIME_SHARE * stakes[i] / total_stake
         for i in sizes
     }
-
-
-def second_pass_shares(problem: Problem, state: State, unproven: list[Pool]) -> dict[int, float]:
-    """The second pass's shares of the time left among the unproven pools: equal, unless some still leave
-    ARR at stake; then as `pool_time_shares`."""
-    if any(arr_at_stake(problem, state, p) > 0 for p in unproven):
-        return pool_time_shares(problem, state, unproven)
-    return {p.index: 1 / len(unproven) for p in unproven}
 
 
 def improve_pool(
