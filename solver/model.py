@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ortools.sat.python import cp_model
-from ortools.sat.python import cp_model_helper as cmh
 
 from solver.bands import BandConstraints
-from solver.bounds import pool_served_arr_bound
 from solver.classes import ModelClass, arr_cap_can_bind, make_classes, moved_by, read_counts
 from solver.classes import as_expr as _expr
 from solver.construct import UNASSIGNED, State, home_csm
+from solver.cpsat import new_solver, set_domain, set_objective, weighted_sum
 from solver.level import settle_level
 from solver.metrics import Band, integer_edges
 from solver.prepare import Problem
+from solver.serve_phase import serve
 
 UTIL_SCALE = 100_000  # utilization resolution when capacities differ (0.001 point)
 MAX_INT_ARR = 2**40
@@ -40,8 +40,6 @@ MAX_INT_ARR = 2**40
 # ARR cap needs it; when ARR is an objective (served, moved, banded) the larger limit; past it, 5 % buckets.
 EXACT_ARR_PAIRS = 5_000
 EXACT_ARR_OBJECTIVE_PAIRS = 8_000
-# The serve phase's "can everyone be served?" question is asked of models up to this many count variables.
-EVERYONE_QUESTION_VARIABLES = 20_000
 SAFE = 2**62  # CP-SAT refuses a model whose linear expressions could overflow 64 bits
 
 
@@ -140,9 +138,7 @@ class PoolModel:
         self.result.exact = not self.skip_bands and (arr_split == "none" or (arr_split == "exact" and whole))
         self.classes = make_classes(problem, self.units, csm_set, arr_split)
         self.model = cp_model.CpModel()
-        self.solver = cp_model.CpSolver()
-        self.solver.parameters.num_workers = params.workers
-        self.solver.parameters.random_seed = params.seed
+        self.solver = new_solver(params.workers, params.seed)
         self.deadline = time.monotonic() + time_limit
         # In deterministic mode the budget is counted in CP-SAT's deterministic time, never the wall clock.
         self.deterministic_used = 0.0
@@ -180,25 +176,29 @@ class PoolModel:
             info = problem.csms[c]
             terms = self.by_csm[c]
             ys = [y[k, c] for k, _ in terms]
-            hours_expr = _wsum(ys, [cl.hours[c] for _, cl in terms])
+            hours_expr = weighted_sum(ys, [cl.hours[c] for _, cl in terms])
             self.load[c] = state.load[c] + hours_expr
             # Capacity: a CSM's hours stay within the hours they can give this year.
             model.add(hours_expr <= info.capacity - state.load[c])
             # ARR cap: the ARR under management stays under the segment's ceiling.
             if self.arr_in_caps and info.arr_cap is not None:
-                model.add(_wsum(ys, [cl.arr for _, cl in terms]) <= math.floor(info.arr_cap - state.arr[c]))
+                model.add(
+                    weighted_sum(ys, [cl.arr for _, cl in terms]) <= math.floor(info.arr_cap - state.arr[c])
+                )
             # Book-size cap.
             if info.max_accounts is not None:
-                model.add(_wsum(ys, [cl.size for _, cl in terms]) <= info.max_accounts - state.count[c])
+                model.add(
+                    weighted_sum(ys, [cl.size for _, cl in terms]) <= info.max_accounts - state.count[c]
+                )
         # Each CSM's figure per band: what is held outside the model plus the classes it takes.
         self.frozen_figures = self._frozen_figures()
         self._symmetry()
         keys, ys = list(y), list(y.values())
-        self.served = _wsum(ys, [classes[k].size for k, _ in keys])
-        self.served_arr = _wsum(ys, [classes[k].arr for k, _ in keys])
+        self.served = weighted_sum(ys, [classes[k].size for k, _ in keys])
+        self.served_arr = weighted_sum(ys, [classes[k].arr for k, _ in keys])
         self.moved = {(k, c): moved_by(problem, classes[k], c) for (k, c) in y}
-        self.moves_expr = _wsum(ys, [self.moved[key][0] for key in keys])
-        self.arr_moved = _wsum(ys, [self.moved[key][1] for key in keys])
+        self.moves_expr = weighted_sum(ys, [self.moved[key][0] for key in keys])
+        self.arr_moved = weighted_sum(ys, [self.moved[key][1] for key in keys])
         if max_moves is not None:
             # max_moves: the plan changes at most this many relationships.
             model.add(self.moves_expr <= max_moves)
@@ -206,7 +206,7 @@ class PoolModel:
         self.figure: list[dict[int, cp_model.LinearExprT]] = [
             {
                 c: self.frozen_figures[b][c]
-                + _wsum(
+                + weighted_sum(
                     [y[k, c] for k, _ in self.by_csm[c]],
                     [self._class_figure(cl, b) for _, cl in self.by_csm[c]],
                 )
@@ -275,9 +275,7 @@ class PoolModel:
 
     def fix(self, var: cp_model.IntVar, domain: list[int]) -> None:
         """Replace a variable's domain (intervals [a0, b0, a1, b1, …])."""
-        proto = self.model.proto.variables[var.index]
-        proto.domain.clear()
-        proto.domain.extend(domain)
+        set_domain(self.model, var, domain)
 
     def load_variables(self) -> dict[int, cp_model.IntVar]:
         """Each capacity CSM's load as a variable of its own (made once, on first need): the band's exact
@@ -380,93 +378,9 @@ class PoolModel:
     # ------------------------------------------------------------ the priorities
 
     def serve(self) -> None:
-        """Serve every account it can; where not every account fits, cover the most ARR, then the most accounts."""
-        arr_of = lambda k, c: self.classes[k].arr  # noqa: E731
-        size_of = lambda k, c: self.classes[k].size  # noqa: E731
-        not_everyone = self.hint_sum(size_of) < self.max_served and self._no_plan_serves_everyone(0.25)
-        if self.hint_sum(size_of) < self.max_served:
-            # Tight pools are LP-strong: a plain MIP (HiGHS) first gives CP-SAT a better start and a bound.
-            from solver.serve_mip import serve_by_mip  # MathOpt on first need: 0.2 s of every CLI start
-
-            mip_bound = serve_by_mip(self, 0.6 * max(0.05, self.time_left()))
-            ok_arr, bound = self.run(self.served_arr, 0.2, maximize=True)
-            found = self.hint_sum(arr_of)
-            self.hold_at_least(self.served_arr, found)
-            # An integer objective is at most the floor of CP-SAT's bound.
-            bounds = [
-                b for b in (mip_bound, None if bound is None else math.floor(bound + 1e-9)) if b is not None
-            ]
-            if not_everyone:
-                # Some account goes unserved: at best the one of least ARR.
-                least = min(u.arr for cl in self.classes for u in cl.units)
-                bounds.append(self._everyone_arr() - math.floor(least))
-            self.result.served_arr_bound = found if ok_arr else min(bounds, default=None)
-            if self.arr_in_caps and not self.result.exact:
-                # ARR caps priced conservatively: the model's plans are only some of the book's.
-                self.result.served_arr_bound = None
-            ok_count, _ = self.run(self.served, 0.2, maximize=True)
-            self.hold_at_least(self.served, self.hint_sum(size_of))
-            self.result.phases.append("serve")
-            self.result.serve_proven = ok_arr and ok_count and self.result.exact
-            self.result.proven &= self.result.serve_proven
-            self.held_at_best &= self.result.serve_proven
-        else:
-            self.hold_at_least(self.served, self.max_served)
-            # Everyone served: the bound is what they hold (a class's `arr` is its largest, not each one's).
-            self.result.served_arr_bound = self._everyone_arr()
-        if self.result.served_arr_bound is not None:
-            self.result.served_arr_bound += self.frozen_arr
-        if self.hint_sum(size_of) == self.max_served:
-            self._everyone_served()
-
-    def _everyone_arr(self) -> int:
-        """The ARR of every account in the model, each rounded up (a class's `arr` is its largest)."""
-        return sum(math.ceil(u.arr - 1e-9) for cl in self.classes for u in cl.units)
-
-    def _no_plan_serves_everyone(self, share: float) -> bool:
-        """Where the hours and book sizes leave room for every account, first ask whether every one can be
-        served: a feasibility question that CP-SAT settles fast (a perfect packing of a pool at 99.8 % of
-        its hours) where maximising ARR stalls a few accounts short. Puts such a plan in the hint; returns
-        True when CP-SAT proves there is none."""
-        if len(self.y) > EVERYONE_QUESTION_VARIABLES:
-            return False  # a copy of a large pool's model costs memory, and CP-SAT rarely settles it in time
-        room = sum(max(0, self.problem.csms[c].capacity - self.state.load[c]) for c in self.csms)
-        if sum(min(cl.hours.values()) * len(cl.units) for cl in self.classes) > room:
-            return False
-        if self.whole_pool and self.units:
-            pool = self.problem.pools[self.units[0].pool]
-            everyone = sum(self.problem.units[i].arr for i in pool.units if self.problem.units[i].eligible)
-            if pool_served_arr_bound(self.problem, pool) < everyone - 0.5:
-                return False  # the pool's relaxations already rule it out
-        infos = [self.problem.csms[c] for c in self.csms]
-        if all(i.max_accounts is not None for i in infos):
-            seats = sum(max(0, (i.max_accounts or 0) - self.state.count[i.index]) for i in infos)
-            if self.max_served > seats:
-                return False
-        # On a copy of the model (an assumption literal would cost CP-SAT most of its presolve: 6x slower).
-        model = self.model
-        self.model = model.clone()
-        try:
-            for k, cl in enumerate(self.classes):
-                self.model.add(sum(self.y[k, c] for c in cl.csms) == len(cl.units))
-            # Ordering the twins' loads stalls CP-SAT on a perfect packing (no answer in 10 s, against 0.5 s).
-            self.fix(self.symmetry_on, [0, 0])
-            infeasible, _ = self.run(None, share)
-        finally:
-            self.model = model
-        return infeasible and not (self.arr_in_caps and not self.result.exact)
-
-    def _everyone_served(self) -> None:
-        """Everyone is served: say so class by class, and (hours not depending on the CSM) that the total
-        load is a constant. Implied, but stated they let CP-SAT prove in milliseconds what it otherwise
-        cannot, e.g. that no perfect split of a pool's accounts exists."""
-        for k, cl in enumerate(self.classes):
-            self.model.add(sum(self.y[k, c] for c in cl.csms) == len(cl.units))
-        if all(len(set(cl.hours.values())) <= 1 for cl in self.classes):
-            self.fixed_total = sum(self.state.load[c] for c in self.csms) + sum(
-                next(iter(cl.hours.values())) * len(cl.units) for cl in self.classes if cl.hours
-            )
-            self.model.add(sum(self.load[c] for c in self.csms) == self.fixed_total)
+        """Serve every account it can; where not every account fits, cover the most ARR, then the most
+        accounts (solver/serve_phase.py)."""
+        serve(self)
 
     def band(self, tolerance: float, given: PoolTotals | None) -> None:
         """Hold the fewest CSMs outside the hours band (`balance_tolerance` points around the pool's
@@ -653,27 +567,6 @@ def optimize(
             pm.spread(b)
     pm.soft()
     return pm.write_back()
-
-
-def set_objective(model: cp_model.CpModel, objective: cp_model.LinearExprT, *, maximize: bool) -> None:
-    """model.maximize / minimize, written into the proto in two calls: CP-SAT's own setter appends the
-    terms one by one (a third of a second for 50,000 terms, once per phase on the largest pools)."""
-    if not isinstance(objective, cp_model.LinearExpr) or not objective.is_integer():
-        (model.maximize if maximize else model.minimize)(objective)
-        return
-    model.clear_objective()
-    flat = cmh.FlatIntExpr(objective)
-    sign = -1 if maximize else 1  # the proto minimises: a maximum is the minimum of the negation
-    proto = model.proto.objective
-    proto.vars.extend([var.index for var in flat.vars])
-    proto.coeffs.extend([sign * c for c in flat.coeffs])
-    proto.offset = sign * flat.offset
-    proto.scaling_factor = float(sign)
-
-
-def _wsum(variables: list[cp_model.IntVar], coefficients: list[int]) -> cp_model.LinearExpr:
-    """Σ coefficient x variable, built in one call (the Python sum of terms is slow for large pools)."""
-    return cp_model.LinearExpr.weighted_sum(variables, coefficients)
 
 
 def _capped(loads: dict[int, int], *, c: int, cap: int) -> int:

@@ -195,7 +195,8 @@ def test_a_move_budget_gives_up_balancing_moves_before_it_leaves_a_leavers_accou
 
 def test_trimming_construction_moves_to_a_budget_sends_balancing_moves_home_first() -> None:
     from solver.construct import UNASSIGNED, State, construct
-    from solver.engine import _count_moves, _enforce_max_moves
+    from solver.engine import _enforce_max_moves
+    from solver.plan_reasons import count_moves as _count_moves
     from solver.prepare import build_problem
 
     book = lopsided_book()

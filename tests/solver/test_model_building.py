@@ -10,8 +10,8 @@ import pytest
 from ortools.math_opt.python import mathopt
 from ortools.sat.python import cp_model
 
+from solver.cpsat import set_objective
 from solver.mip_rows import MipRows
-from solver.model import set_objective
 
 
 def _knapsack() -> tuple[cp_model.CpModel, list[cp_model.IntVar], cp_model.LinearExpr]:

@@ -12,6 +12,7 @@ from conftest import build_book, single_pool_model
 from solver.construct import State
 from solver.model import PoolModel
 from solver.prepare import Problem, build_problem
+from solver.serve_phase import no_plan_serves_everyone
 
 
 def pool_model(
@@ -43,7 +44,7 @@ def test_a_perfect_packing_is_found_and_adopted() -> None:
     ]
     problem, pm = pool_model(accounts, [100, 100], {"a60": "c0", "a30": "c0", "a70": "c1"})
     assert served(problem, pm) == {"a60", "a30", "a70"}
-    assert pm._no_plan_serves_everyone(1.0) is False
+    assert no_plan_serves_everyone(pm, 1.0) is False
     assert served(problem, pm) == {"a60", "a40", "a70", "a30"}
 
 
@@ -55,7 +56,7 @@ def test_no_perfect_packing_bounds_served_arr_by_all_but_the_smallest() -> None:
         {"id": "c", "arr": 10_000, "hours_per_year": 60},
     ]
     problem, pm = pool_model(accounts, [100, 100], {"a": "c0", "c": "c1"})
-    assert pm._no_plan_serves_everyone(1.0) is True
+    assert no_plan_serves_everyone(pm, 1.0) is True
     assert served(problem, pm) == {"a", "c"}  # the hint is left as it was
 
 
@@ -85,7 +86,7 @@ def test_the_question_is_not_asked_when_the_hours_rule_everyone_out(whole_pool: 
     accounts = [{"id": f"a{i}", "hours_per_year": 60} for i in range(4)]  # 240 h for 200 h
     _, pm = pool_model(accounts, [100, 100], {"a0": "c0", "a1": "c1"}, whole_pool=whole_pool)
     used = pm.deterministic_used
-    assert pm._no_plan_serves_everyone(1.0) is False
+    assert no_plan_serves_everyone(pm, 1.0) is False
     assert pm.deterministic_used == used  # CP-SAT did not run
 
 
@@ -103,7 +104,7 @@ def test_the_question_is_asked_without_the_twins_load_order(monkeypatch: Any) ->
         return real_run(objective, share, maximize=maximize)
 
     monkeypatch.setattr(pm, "run", watch)
-    pm._no_plan_serves_everyone(1.0)
+    no_plan_serves_everyone(pm, 1.0)
     assert seen == [[0, 0]]
     assert list(pm.model.proto.variables[pm.symmetry_on.index].domain) == [1, 1]
 
@@ -111,6 +112,6 @@ def test_the_question_is_asked_without_the_twins_load_order(monkeypatch: Any) ->
 def test_the_question_is_not_asked_of_a_model_past_its_size(monkeypatch: Any) -> None:
     accounts = [{"id": f"a{h}", "hours_per_year": h} for h in (60, 40, 70, 30)]
     problem, pm = pool_model(accounts, [100, 100], {"a60": "c0", "a30": "c0", "a70": "c1"})
-    monkeypatch.setattr("solver.model.EVERYONE_QUESTION_VARIABLES", len(pm.y) - 1)
-    assert pm._no_plan_serves_everyone(1.0) is False
+    monkeypatch.setattr("solver.serve_phase.EVERYONE_QUESTION_VARIABLES", len(pm.y) - 1)
+    assert no_plan_serves_everyone(pm, 1.0) is False
     assert served(problem, pm) == {"a60", "a30", "a70"}  # not asked: the hint is as it was
