@@ -9,10 +9,18 @@ from ortools.sat.python import cp_model_helper as cmh
 
 
 def new_solver(workers: int, seed: int) -> cp_model.CpSolver:
-    """A CP-SAT solver with the engine's workers and seed."""
+    """A CP-SAT solver with the engine's workers and seed, and a light presolve.
+
+    A pool model is solved once per priority phase, and CP-SAT presolves it afresh each time. Two of its
+    presolve steps find little in an assignment of account classes and cost most of that presolve: the
+    set-inclusion pass (0.25-0.35 s on the rebalance-3k book's mid-market / NA, 350 classes x 12 CSMs) and
+    probing (0.07-0.1 s). Without them that pool's three phases fell from 3.7 s to 1.3 s, all proven.
+    """
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = seed
+    solver.parameters.presolve_inclusion_work_limit = 0
+    solver.parameters.cp_model_probing_level = 0
     return solver
 
 
