@@ -39,6 +39,7 @@ from solver.pool_improve import (
     pool_time_shares,
     pool_weight,
     second_pass_shares,
+    serve_more_by_recuts,
 )
 from solver.prepare import Pool, Problem, build_problem
 from solver.schema import (
@@ -241,13 +242,19 @@ def _improve_again(
     min_cost = problem.book.policy.objective == "min_cost"
     if min_cost:
         again, method = improve_pool(problem, state, pool, params, band=band, budget=budget, min_cost=True)
-    elif estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
-        # The whole pool again, from the plan it has: the level phase starts at the incumbent and the
-        # decision loop gets the time the first pass could not give it to prove (or improve) it.
-        again, method = optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.3)
     else:
-        mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
-        again = large_neighbourhood_search(problem, state, pool, params, mean_band, budget, False, size=3)
+        # A tight pool first re-cuts its books again, from where the first pass left them.
+        started = time.monotonic()
+        serve_more_by_recuts(problem, state, pool, params, 0.35 * budget)
+        if not params.deterministic:
+            budget = max(0.05, budget - (time.monotonic() - started))
+        if estimate_variables(problem, pool) <= FULL_MODEL_VARIABLES:
+            # The whole pool again, from the plan it has: the level phase starts at the incumbent and the
+            # decision loop gets the time the first pass could not give it to prove (or improve) it.
+            again, method = optimize_whole_pool(problem, state, pool, params, band, budget, level_share=0.3)
+        else:
+            mean_band = (pool_mean(problem, state, pool), band) if band is not None else None
+            again = large_neighbourhood_search(problem, state, pool, params, mean_band, budget, False, size=3)
     bounds = [b for b in (first.level_bound, again.level_bound) if b is not None]
     again.level_bound = max(bounds) if bounds else None
     if first.moves_bound is not None and (again.moves_bound or 0) < first.moves_bound:
