@@ -3,7 +3,7 @@
     uv run python -m bench.balance_bench [--only NAME] [--quick]
 
 Each bookplan solve is `bookplan solve BOOK --time-limit S` in a child process, timed from the outside
-(start-up included) with its peak memory from `os.wait4`; every plan is re-checked by the solver-free
+(start-up included) with its peak memory from `os.wait4` (through `bench/launch.py`); every plan is re-checked by the solver-free
 validator. Peers run in this process. Results: printed as markdown and saved to bench/results/.
 """
 
@@ -12,17 +12,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from bench import books
 from bench.balance_peers import book_making, greedy_least_arr, highs_served_arr, judge
+from bench.run import measure
 from bench.yardstick import least_moves_with_all_bands
 from solver import policy as rules
 from solver.schema import Book, Plan
@@ -47,21 +45,18 @@ def with_metrics(book: Book, metrics: dict[str, float], *, health_seed: int | No
 
 
 def run_bookplan(book: Book, time_limit: float) -> tuple[Plan, float, float]:
-    """(plan, wall seconds end to end, peak RSS MiB) of `bookplan solve` in a child process."""
+    """(plan, wall seconds end to end, peak RSS MiB) of `bookplan solve` in a child process, started
+    through `bench/launch.py`: a child forked straight from this process would count the bench's own
+    memory (its books, plans and MIPs, 800+ MiB late in a run) as its peak."""
     with tempfile.TemporaryDirectory(prefix="bookplan-bal-") as tmp:
         src, out = Path(tmp) / "book.json", Path(tmp) / "plan.json"
         src.write_text(book.model_dump_json(by_alias=True, exclude_none=True))
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            [str(BOOKPLAN), "solve", str(src), "-o", str(out), "--time-limit", str(time_limit)],
-            stderr=subprocess.DEVNULL,
-        )
-        _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - started
-        if status != 0 and not out.exists():
-            raise RuntimeError(f"bookplan solve exited {status}")
+        cmd = [str(BOOKPLAN), "solve", str(src), "-o", str(out), "--time-limit", str(time_limit)]
+        report = measure(cmd, time_limit + 120.0, Path(tmp) / "solve.log")
+        if report.returncode != 0 and not out.exists():
+            raise RuntimeError(f"bookplan solve exited {report.returncode}: {report.stderr_tail}")
         plan = Plan.model_validate_json(out.read_text())
-    return plan, wall, usage.ru_maxrss / 1024
+    return plan, report.wall_seconds, report.peak_rss_mib
 
 
 def _plan_figures(book: Book, plan: Plan, wall: float, rss: float) -> dict[str, Any]:

@@ -34,11 +34,13 @@ from solver.neighbourhood import (
 from solver.plan_assembly import assemble_plan, infeasible_plan
 from solver.plan_reasons import count_moves
 from solver.pool_improve import (
+    SERVE_FIRST_SHARE,
     improve_pool,
     optimize_whole_pool,
     pool_time_shares,
     pool_weight,
     second_pass_shares,
+    serve_first,
     serve_more_by_recuts,
 )
 from solver.prepare import Pool, Problem, build_problem
@@ -106,7 +108,10 @@ def solve(
     # are CP-SAT's deterministic time.)
     elapsed = 0.0 if pol.deterministic else time.monotonic() - started
     available = max(0.2, limit * 0.9 - elapsed - 0.3)
-    run.first_pass(available * 0.7)
+    # Tight pools first serve what they can by exchanges and re-cuts, in turns by the ARR at stake.
+    serve_seconds = available * SERVE_FIRST_SHARE
+    run.serve_first(serve_seconds)
+    run.first_pass(available * 0.7 - (serve_seconds if pol.deterministic else 0.0))
     run.second_pass(available, available * 0.7)
     run.last_arr_repair()
     return schedule_handoffs(book, assemble_plan(problem, run.state, run.results, info()))
@@ -161,6 +166,11 @@ class _Run:
                 ),
             )
         )
+
+    def serve_first(self, seconds: float) -> None:
+        """Where some pools cannot serve every account: their exchange searches and re-cuts, in turns."""
+        if not self.min_cost and serve_first(self.problem, self.state, self.params, seconds):
+            self.report("tight pools served first", 0)
 
     def first_pass(self, seconds: float) -> None:
         """Every pool improved once, largest share of the time first; a pool that finishes early hands its

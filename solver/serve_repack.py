@@ -16,7 +16,7 @@ import time
 
 from ortools.sat.python import cp_model
 
-from solver.construct import UNASSIGNED, State
+from solver.construct import UNASSIGNED, State, home_csm
 from solver.cpsat import new_solver
 from solver.prepare import Pool, Problem, Unit
 
@@ -57,6 +57,10 @@ class Repacker:
         self.units = [problem.units[i] for i in pool.units if problem.units[i].fixed is None]
         self.rng = random.Random(seed)
         self.proven_none_better = False  # the last re-cut proved its group has no better split
+        # Groups proven to have no better split since the last gain; `settled` once every group is, or
+        # everyone is served (a later run on the same plan has nothing to find).
+        self.settled_groups: set[frozenset[int]] = set()
+        self.settled = False
 
     def unserved(self) -> list[Unit]:
         return [u for u in self.units if self.state.assign[u.index] == UNASSIGNED and u.eligible]
@@ -64,14 +68,16 @@ class Repacker:
     def run(self, deadline: float | None, max_rounds: int) -> float:
         gained = 0.0
         if len(self.csms) < 2:
+            self.settled = True  # no two books to re-cut
             return gained
         k = min(GROUP_SIZE, len(self.csms))
         groups = math.comb(len(self.csms), k)
-        settled: set[frozenset[int]] = set()  # groups proven to have no better split since the last gain
+        settled = self.settled_groups
         for _ in range(max_rounds):
             if deadline is not None and time.monotonic() >= deadline:
                 break
             if not self.unserved() or len(settled) >= groups:
+                self.settled = True
                 break
             group = self.rng.sample(self.csms, k)
             gain = self.recut(group)
@@ -146,12 +152,16 @@ class Repacker:
                     sum(u.size * v for u, v in mine)
                     <= info.max_accounts - state.count[c] + sum(u.size for u in out)
                 )
-        # Most ARR first (in cents), then most accounts: the count never outweighs a cent of ARR.
+        # Most ARR first (in cents), then most accounts: the count never outweighs a cent of ARR. Among
+        # the better splits, the one keeping the most accounts with the CSM they have today (the moves
+        # phase comes next).
         weight = sum(u.size for u in candidates) + 1
         value = {u.index: round(u.arr * 100) * weight + u.size for u in candidates}
-        objective = sum(value[i] * v for (i, _), v in x.items())
-        model.add(objective >= sum(value[u.index] for u in held) + 1)
-        model.maximize(objective)
+        served = sum(value[i] * v for (i, _), v in x.items())
+        model.add(served >= sum(value[u.index] for u in held) + 1)
+        home = {u.index: home_csm(problem, u) for u in candidates}
+        stays = [v for (i, c), v in x.items() if home[i] == c]
+        model.maximize(served * (len(stays) + 1) + sum(stays))
         for (i, c), v in x.items():
             model.add_hint(v, state.assign[i] == c)
         solver = new_solver(1, self.rng.randrange(1 << 30))

@@ -11,13 +11,19 @@ from typing import Any
 import pytest
 from conftest import build_book
 
+from solver.bounds import pool_served_arr_bound
 from solver.construct import UNASSIGNED, State
+from solver.model import Params
+from solver.pool_improve import serve_first
 from solver.prepare import Problem, build_problem
 from solver.serve_repack import Repacker, serve_more_by_repacking
 
 
-def random_tight_book(seed: int, **policy: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Problem]:
-    """Three CSMs and six or seven accounts (some under one parent), more hours than the CSMs have."""
+def random_tight_book(
+    seed: int, *, homes: bool = False, **policy: Any
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Problem]:
+    """Three CSMs and six or seven accounts (some under one parent), more hours than the CSMs have; with
+    `homes`, each account has a CSM today (a parent's accounts the same one)."""
     rng = random.Random(seed)
     accounts: list[dict[str, Any]] = []
     for i in range(rng.randint(6, 7)):
@@ -28,6 +34,8 @@ def random_tight_book(seed: int, **policy: Any) -> tuple[list[dict[str, Any]], l
         }
         if i in (1, 2) and seed % 2:
             a["parent_id"] = "p1"
+        if homes:
+            a["current_csm"] = "c0" if i in (1, 2) else f"c{rng.randrange(3)}"
         accounts.append(a)
     csms = [
         {
@@ -41,13 +49,16 @@ def random_tight_book(seed: int, **policy: Any) -> tuple[list[dict[str, Any]], l
     return accounts, csms, build_problem(build_book(accounts, csms, **policy))
 
 
-def best_by_brute_force(accounts: list[dict[str, Any]], csms: list[dict[str, Any]]) -> tuple[float, int]:
-    """The most ARR, then the most accounts, that any plan serves: every way of giving each parent (or
-    lone account) to one CSM or to no one, kept when every CSM's hours, ARR and book size fit."""
+def best_by_brute_force(
+    accounts: list[dict[str, Any]], csms: list[dict[str, Any]], *, stays: bool = False
+) -> tuple[float, ...]:
+    """The most ARR, then the most accounts (then, with `stays`, the most accounts kept with the CSM they
+    have today) that any plan serves: every way of giving each parent (or lone account) to one CSM or to
+    no one, kept when every CSM's hours, ARR and book size fit."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for a in accounts:
         groups.setdefault(a.get("parent_id") or a["id"], []).append(a)
-    best = (0.0, 0)
+    best: tuple[float, ...] = (0.0, 0, 0) if stays else (0.0, 0)
     for choice in itertools.product([None, *range(len(csms))], repeat=len(groups)):
         hours = [0.0] * len(csms)
         arr = [0.0] * len(csms)
@@ -64,8 +75,25 @@ def best_by_brute_force(accounts: list[dict[str, Any]], csms: list[dict[str, Any
             and count[j] <= csm["max_accounts"]
             for j, csm in enumerate(csms)
         ):
-            best = max(best, (round(sum(arr), 6), sum(count)))
+            kept = sum(
+                1
+                for members, c in zip(groups.values(), choice, strict=True)
+                for a in members
+                if c is not None and a.get("current_csm") == csms[c]["id"]
+            )
+            best = max(best, (round(sum(arr), 6), sum(count), *((kept,) if stays else ())))
     return best
+
+
+def kept(problem: Problem, state: State) -> int:
+    """Accounts served by the CSM they have today."""
+    return sum(
+        1
+        for u in problem.units
+        for i in u.accounts
+        if state.assign[u.index] != UNASSIGNED
+        and problem.book.accounts[i].current_csm == problem.csms[state.assign[u.index]].id
+    )
 
 
 def served(problem: Problem, state: State) -> tuple[float, int]:
@@ -158,21 +186,147 @@ def test_a_recut_is_judged_by_the_plans_own_arr_not_the_models_cents() -> None:
 def test_recuts_stop_once_every_group_is_proven_to_have_no_better_split() -> None:
     # Three CSMs make one group: once its best split is in place, a second re-cut proves there is none
     # better, and the search stops there instead of spending its rounds.
-    for seed in range(40):
-        accounts, csms, problem = random_tight_book(seed)
+    seed = next(
+        s
+        for s in range(40)
+        if (book := random_tight_book(s))
+        and best_by_brute_force(book[0], book[1]) < (sum(a["arr"] for a in book[0]), len(book[0]))
+    )
+    _, _, problem = random_tight_book(seed)
+    state = first_fit(problem)
+    repacker = Repacker(problem, state, problem.pools[0], seed, deterministic=True)
+    gains: list[float] = []
+    original = repacker.recut
+
+    def counted(group: list[int]) -> float:
+        gains.append(original(group))
+        return gains[-1]
+
+    repacker.recut = counted  # type: ignore[method-assign]
+    repacker.run(None, max_rounds=1000)
+    assert repacker.unserved() and repacker.settled
+    assert [g for g in gains if g <= 0] == [0.0], "one re-cut after the last gain proves the group settled"
+    repacker.run(None, max_rounds=1000)
+    assert len(gains) == len([g for g in gains if g > 0]) + 1, "a settled pool is not re-cut again"
+
+
+def test_a_better_split_keeps_the_most_accounts_with_the_csm_they_have_today() -> None:
+    checked = 0
+    for seed in range(60):
+        accounts, csms, problem = random_tight_book(seed, homes=True)
         state = first_fit(problem)
+        if served(problem, state) == best_by_brute_force(accounts, csms):
+            continue  # nothing better to serve: no re-cut
         repacker = Repacker(problem, state, problem.pools[0], seed, deterministic=True)
-        repacker.run(None, max_rounds=1000)
-        if served(problem, state) == best_by_brute_force(accounts, csms) and repacker.unserved():
-            rounds = []
-            original = repacker.recut
+        repacker.recut(repacker.csms)
+        assert (*served(problem, state), kept(problem, state)) == best_by_brute_force(
+            accounts, csms, stays=True
+        )
+        checked += 1
+    assert checked >= 10
 
-            def counted(group: list[int]) -> float:
-                rounds.append(group)
-                return original(group)
 
-            repacker.recut = counted  # type: ignore[method-assign]
-            repacker.run(None, max_rounds=1000)
-            assert len(rounds) == 1
-            return
-    pytest.fail("no random book with an account left unserved at the optimum")
+# ---------------------------------------------------------------- the tight pools' turns (serve_first)
+
+
+def two_tight_pools(
+    seed: int, **policy: Any
+) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]], Problem]:
+    """Two pools (enterprise and mid-market) of the random tight kind, in one book."""
+    pools_accounts, pools_csms = [], []
+    for tier, other in (("enterprise", seed), ("mid_market", seed + 1000)):
+        accounts, csms, _ = random_tight_book(other)
+        pools_accounts.append([{**a, "id": f"{tier}-{a['id']}", "tier": tier} for a in accounts])
+        for a in pools_accounts[-1]:
+            if "parent_id" in a:
+                a["parent_id"] = f"{tier}-{a['parent_id']}"
+        pools_csms.append([{**c, "id": f"{tier}-{c['id']}", "tiers": [tier]} for c in csms])
+    book = build_book(
+        [a for accounts in pools_accounts for a in accounts],
+        [c for csms in pools_csms for c in csms],
+        **policy,
+    )
+    return pools_accounts, pools_csms, build_problem(book)
+
+
+def pool_served(problem: Problem, state: State, tier: str) -> tuple[float, int]:
+    units = [
+        u
+        for u in problem.units
+        if state.assign[u.index] != UNASSIGNED and problem.book.accounts[u.accounts[0]].tier == tier
+    ]
+    return round(sum(u.arr for u in units), 6), sum(u.size for u in units)
+
+
+def test_the_turns_bring_every_tight_pool_to_the_most_it_can_serve() -> None:
+    checked = 0
+    for seed in range(12):
+        pools_accounts, pools_csms, problem = two_tight_pools(seed)
+        state = first_fit(problem)
+        best = [best_by_brute_force(a, c) for a, c in zip(pools_accounts, pools_csms, strict=True)]
+        before = [pool_served(problem, state, t) for t in ("enterprise", "mid_market")]
+        if before == best:
+            continue
+        params = Params(workers=1, seed=seed, deterministic=True)
+        assert serve_first(problem, state, params, seconds=5.0) is True
+        assert [pool_served(problem, state, t) for t in ("enterprise", "mid_market")] == best
+        checked += 1
+    assert checked >= 4
+
+
+def test_the_turns_leave_a_book_alone_when_every_pool_serves_everyone_or_moves_are_capped() -> None:
+    params = Params(workers=1, seed=0, deterministic=True)
+    roomy = build_problem(
+        build_book(
+            [{"id": "a", "hours_per_year": 10}, {"id": "b", "hours_per_year": 10}],
+            [{"id": "c0", "capacity_hours": 100}],
+        )
+    )
+    state = first_fit(roomy)
+    assert serve_first(roomy, state, params, seconds=5.0) is False
+    for seed in range(12):
+        pools_accounts, pools_csms, capped = two_tight_pools(seed, max_moves=50)
+        state = first_fit(capped)
+        best = [best_by_brute_force(a, c) for a, c in zip(pools_accounts, pools_csms, strict=True)]
+        if [pool_served(capped, state, t) for t in ("enterprise", "mid_market")] == best:
+            continue
+        assignment = list(state.assign)
+        assert serve_first(capped, state, params, seconds=5.0) is False
+        assert state.assign == assignment
+        return
+    pytest.fail("no random book where first fit falls short")
+
+
+def test_the_first_turn_goes_to_the_most_arr_at_stake_and_a_settled_pool_gets_no_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    turns: list[tuple[int, float, bool]] = []  # (pool, its ARR at stake, settled before the turn)
+    stakes: list[dict[int, float]] = []
+    original = Repacker.run
+
+    def recorded(self: Repacker, deadline: float | None, max_rounds: int) -> float:
+        pool = self.problem.csms[self.csms[0]].pool
+        stake = {
+            p.index: pool_served_arr_bound(self.problem, p)
+            - sum(self.problem.units[i].arr for i in p.units if self.state.assign[i] != UNASSIGNED)
+            for p in self.problem.pools
+        }
+        stakes.append(stake)
+        turns.append((pool, stake[pool], self.settled))
+        return original(self, deadline, max_rounds)
+
+    monkeypatch.setattr(Repacker, "run", recorded)
+    checked = 0
+    for seed in range(30):
+        turns.clear()
+        stakes.clear()
+        _, _, problem = two_tight_pools(seed)
+        state = first_fit(problem)
+        serve_first(problem, state, Params(workers=1, seed=seed, deterministic=True), seconds=3.0)
+        if len(turns) < 2:
+            continue
+        _, first_stake, _ = turns[0]
+        assert first_stake == max(stakes[0][p.index] for p in problem.pools if p.units)
+        assert not any(settled for _, _, settled in turns), "a settled pool left the turns"
+        checked += 1
+    assert checked >= 3
