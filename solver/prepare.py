@@ -89,6 +89,8 @@ class Pool:
     name: str
     csms: list[int]
     units: list[int]
+    # bounds.pool_served_arr_bound's answer, once computed (it depends on the book alone).
+    served_arr_bound: int | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from solver.bounds import pool_served_arr_bound
+from solver.construct import UNASSIGNED
 
 if TYPE_CHECKING:
     from solver.model import PoolModel
@@ -26,11 +27,16 @@ def serve(pm: PoolModel) -> None:
     size_of = lambda k, c: pm.classes[k].size  # noqa: E731
     not_everyone = pm.hint_sum(size_of) < pm.max_served and no_plan_serves_everyone(pm, 0.25)
     if pm.hint_sum(size_of) < pm.max_served:
-        # Tight pools are LP-strong: a plain MIP (HiGHS) first gives CP-SAT a better start and a bound.
-        from solver.serve_mip import serve_by_mip  # MathOpt on first need: 0.2 s of every CLI start
+        mip_bound: int | None = None
+        bound: float | None = None
+        if serves_the_pool_bound(pm):
+            ok_arr = True  # nothing to maximise: the plan serves what the pool's bound allows
+        else:
+            # Tight pools are LP-strong: a plain MIP (HiGHS) first gives CP-SAT a better start and a bound.
+            from solver.serve_mip import serve_by_mip  # MathOpt on first need: 0.2 s of every CLI start
 
-        mip_bound = serve_by_mip(pm, 0.6 * max(0.05, pm.time_left()))
-        ok_arr, bound = pm.run(pm.served_arr, 0.2, maximize=True)
+            mip_bound = serve_by_mip(pm, 0.6 * max(0.05, pm.time_left()))
+            ok_arr, bound = pm.run(pm.served_arr, 0.2, maximize=True)
         found = pm.hint_sum(arr_of)
         pm.hold_at_least(pm.served_arr, found)
         # An integer objective is at most the floor of CP-SAT's bound.
@@ -59,6 +65,23 @@ def serve(pm: PoolModel) -> None:
         pm.result.served_arr_bound += pm.frozen_arr
     if pm.hint_sum(size_of) == pm.max_served:
         hold_everyone_served(pm)
+
+
+def serves_the_pool_bound(pm: PoolModel) -> bool:
+    """The model is its pool's whole and its plan already serves the pool's solver-free bound on servable
+    ARR (bounds.pool_served_arr_bound): the most ARR is proven before any search."""
+    if not pm.whole_pool or not pm.units:
+        return False
+    problem, state = pm.problem, pm.state
+    pool = problem.pools[pm.units[0].pool]
+    # The model's own units are out of the state while it runs: their plan is the hint.
+    free = sum(u.arr for u in pm.units if pm.hint[u.index] != UNASSIGNED)
+    fixed = sum(
+        problem.units[i].arr
+        for i in pool.units
+        if problem.units[i].fixed is not None and state.assign[i] != UNASSIGNED
+    )
+    return free + fixed >= pool_served_arr_bound(problem, pool) - 1e-6
 
 
 def everyone_arr(pm: PoolModel) -> int:

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from conftest import build_book
 
+from solver import bounds
 from solver.bounds import pool_served_arr_bound
 from solver.construct import UNASSIGNED, State
-from solver.model import Params
+from solver.model import Params, PoolModel, optimize
 from solver.pool_improve import serve_first
 from solver.prepare import Problem, build_problem
+from solver.serve_phase import serves_the_pool_bound
 from solver.serve_repack import Repacker, serve_more_by_repacking
 
 
@@ -330,3 +332,80 @@ def test_the_first_turn_goes_to_the_most_arr_at_stake_and_a_settled_pool_gets_no
         assert not any(settled for _, _, settled in turns), "a settled pool left the turns"
         checked += 1
     assert checked >= 3
+
+
+# ---------------------------------------------------------------- the servable-ARR bound against brute force
+
+
+@pytest.mark.parametrize("cells", [bounds.KNAPSACK_CELLS, 60])
+@pytest.mark.parametrize("seed", range(30))
+def test_the_served_arr_bound_is_never_below_what_brute_force_serves(
+    seed: int, cells: int, monkeypatch: Any
+) -> None:
+    # With a table of 60 cells the whole-accounts knapsack counts hours in steps of up to ~15 h.
+    monkeypatch.setattr(bounds, "KNAPSACK_CELLS", cells)
+    accounts, csms, problem = random_tight_book(seed)
+    assert pool_served_arr_bound(problem, problem.pools[0]) >= best_by_brute_force(accounts, csms)[0]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_for_one_csm_without_binding_caps_the_served_arr_bound_is_the_most_a_plan_serves(seed: int) -> None:
+    # One CSM's book is a 0/1 knapsack of the hours: the bound takes each account whole, so it is exact.
+    accounts, csms, _ = random_tight_book(seed)
+    one = [{**csms[0], "arr_cap": 1_000_000, "max_accounts": 50}]
+    problem = build_problem(build_book(accounts, one))
+    best = best_by_brute_force(accounts, one)[0]
+    assert best <= pool_served_arr_bound(problem, problem.pools[0]) <= best + 1  # + 1: cents rounded up
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_pool_model_serves_what_brute_force_serves_from_a_poor_start(seed: int) -> None:
+    # The serve phase skips its search only where the plan already meets the pool's bound; from a
+    # first-fit plan, it must find the most ARR (then accounts) itself.
+    accounts, csms, problem = random_tight_book(seed)
+    state = first_fit(problem)
+    pool = problem.pools[0]
+    res = optimize(
+        problem,
+        state,
+        pool.csms,
+        pool.units,
+        min_cost=False,
+        band=None,
+        max_moves=None,
+        time_limit=10.0,
+        params=Params(workers=1, seed=0, deterministic=True),
+        whole_pool=True,
+    )
+    assert res.serve_proven or not res.exact  # ARR caps priced conservatively prove nothing
+    assert served(problem, state) == best_by_brute_force(accounts, csms)
+
+
+def test_a_plan_at_the_pools_bound_is_proven_without_search() -> None:
+    # One CSM of 100 h; a ($40k, 50 h), b ($30k, 60 h): a alone is the most (the bound: a whole knapsack).
+    problem = build_problem(
+        build_book(
+            [
+                {"id": "a", "arr": 40_000, "hours_per_year": 50},
+                {"id": "b", "arr": 30_000, "hours_per_year": 60},
+            ],
+            [{"id": "c0", "capacity_hours": 100}],
+        )
+    )
+    pool = problem.pools[0]
+    for placed, proven in (("a", True), ("b", False)):
+        state = State.empty(problem)
+        unit = next(u for u in problem.units if problem.book.accounts[u.accounts[0]].id == placed)
+        state.place(unit, 0)
+        pm = PoolModel(
+            problem,
+            state,
+            pool.csms,
+            pool.units,
+            min_cost=False,
+            max_moves=None,
+            time_limit=1.0,
+            params=Params(workers=1, seed=0, deterministic=True),
+            whole_pool=True,
+        )
+        assert serves_the_pool_bound(pm) is proven

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from conftest import build_book
 
+from solver import bounds
 from solver.bounds import pool_plan_bound, pool_served_arr_bound
 from solver.construct import UNASSIGNED, State, construct
 from solver.engine import solve
@@ -141,16 +142,40 @@ def test_exchanges_keep_the_arr_cap() -> None:
 # ---------------------------------------------------------------- the pool's bound on servable ARR
 
 
-def test_served_arr_bound_is_the_fractional_knapsack_of_the_hours() -> None:
-    # 100 h: a ($40k, 50 h, $800/h) whole, then b ($30k, 60 h, $500/h) for 50 of its 60 h: $65k.
-    problem = book(
+def _a_or_b() -> Problem:
+    """100 h for a ($40k, 50 h, $800/h) and b ($30k, 60 h, $500/h): only one of them fits."""
+    return book(
         [
             {"id": "a", "arr": 40_000, "hours_per_year": 50},
             {"id": "b", "arr": 30_000, "hours_per_year": 60},
         ],
         {"c0": 100},
     )
+
+
+def test_served_arr_bound_takes_each_account_whole() -> None:
+    # The 0/1 knapsack of the hours: a alone ($40k), where the LP would take 50 h of b too ($65k).
+    problem = _a_or_b()
+    assert pool_served_arr_bound(problem, problem.pools[0]) == 40_000
+
+
+def test_served_arr_bound_is_the_fractional_knapsack_where_the_whole_one_is_too_large(
+    monkeypatch: Any,
+) -> None:
+    # A table too large for the book (here: any table): the LP optimum, a whole then 50 of b's 60 h: $65k.
+    monkeypatch.setattr(bounds, "KNAPSACK_CELLS", 1)
+    problem = _a_or_b()
     assert pool_served_arr_bound(problem, problem.pools[0]) == 65_000
+
+
+def test_the_whole_accounts_knapsack_in_coarse_steps_rounds_every_weight_down(monkeypatch: Any) -> None:
+    # Three accounts of 33.31 h (99.93 h in all) fit one CSM's 100 h: $30k. With a table of 3,000 cells the
+    # hours count in steps of 0.1 h (3 accounts x 10,000 hundredths / 3,000 cells): rounded down, each
+    # weighs 333 steps and all three fit the 1,000 steps. Rounded up (334), they would not: $20k, a
+    # "bound" below what the plan serves.
+    monkeypatch.setattr(bounds, "KNAPSACK_CELLS", 3_000)
+    problem = book([{"id": f"a{i}", "arr": 10_000, "hours_per_year": 33.31} for i in range(3)], {"c0": 100})
+    assert pool_served_arr_bound(problem, problem.pools[0]) == 30_000
 
 
 def test_served_arr_bound_counts_capacity_per_eligibility_group() -> None:
@@ -268,11 +293,12 @@ def test_the_level_bound_of_an_unsettled_tight_pool_counts_the_hours_the_arr_ser
 
 def _three_pools() -> Problem:
     """A large enterprise pool and a small mid-market one that serve everyone, and a small strategic one
-    that cannot: 2 accounts of 80 h ($300k, $200k) for one CSM of 100 h."""
+    that cannot: 3 accounts of 60 h ($300k, $200k, $100k) for two CSMs of 100 h."""
     enterprise = [{"id": f"e{i}", "hours_per_year": 10} for i in range(40)]
     strategic = [
-        {"id": "s1", "tier": "strategic", "arr": 300_000, "hours_per_year": 80},
-        {"id": "s2", "tier": "strategic", "arr": 200_000, "hours_per_year": 80},
+        {"id": "s1", "tier": "strategic", "arr": 300_000, "hours_per_year": 60},
+        {"id": "s2", "tier": "strategic", "arr": 200_000, "hours_per_year": 60},
+        {"id": "s3", "tier": "strategic", "arr": 100_000, "hours_per_year": 60},
     ]
     mid_market = [{"id": f"m{i}", "tier": "mid_market", "hours_per_year": 10} for i in range(2)]
     return build_problem(
@@ -280,7 +306,7 @@ def _three_pools() -> Problem:
             [*enterprise, *strategic, *mid_market],
             [
                 *({"id": f"ce{i}", "capacity_hours": 1000} for i in range(4)),
-                {"id": "cs", "capacity_hours": 100, "tiers": ["strategic"]},
+                *({"id": f"cs{i}", "capacity_hours": 100, "tiers": ["strategic"]} for i in range(2)),
                 {"id": "cm", "capacity_hours": 100, "tiers": ["mid_market"]},
             ],
         )
@@ -296,10 +322,12 @@ def test_a_pool_with_arr_at_stake_gets_half_the_time_whatever_its_size() -> None
     state = State.empty(problem)
     for p in problem.pools:
         construct(problem, state, p, band=0.1, min_cost=False)
-    assert state.assign[strategic.units[0]] != UNASSIGNED  # s1, the most ARR, is served; s2 cannot be
+    # s1 and s2, the most ARR, are served, one per CSM; s3 cannot be
+    assert [state.assign[i] == UNASSIGNED for i in strategic.units] == [False, False, True]
     assert arr_at_stake(problem, state, enterprise) == 0
-    # The bound: s1 whole, and s2's $200k for the 20 h left of 80 (fractional knapsack): $350k; $300k served.
-    assert arr_at_stake(problem, state, strategic) == 50_000
+    # The bound: the two CSMs' 200 h would hold all three accounts' 180 h (the whole-accounts knapsack of
+    # the pool's hours): $600k, where $500k is served.
+    assert arr_at_stake(problem, state, strategic) == 100_000
     shares = pool_time_shares(problem, state, problem.pools)
     assert sum(shares.values()) == pytest.approx(1)
     # Half by size, half by the ARR at stake (all of it in the strategic pool).
