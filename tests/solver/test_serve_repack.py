@@ -9,12 +9,12 @@ import random
 from typing import Any
 
 import pytest
-from conftest import build_book
+from conftest import build_book, single_pool_model
 
 from solver import bounds
 from solver.bounds import pool_served_arr_bound
 from solver.construct import UNASSIGNED, State
-from solver.model import Params, PoolModel, optimize
+from solver.model import Params, optimize
 from solver.pool_improve import serve_first
 from solver.prepare import Problem, build_problem
 from solver.serve_phase import serves_the_pool_bound
@@ -392,20 +392,8 @@ def test_a_plan_at_the_pools_bound_is_proven_without_search() -> None:
             [{"id": "c0", "capacity_hours": 100}],
         )
     )
-    pool = problem.pools[0]
     for placed, proven in (("a", True), ("b", False)):
         state = State.empty(problem)
         unit = next(u for u in problem.units if problem.book.accounts[u.accounts[0]].id == placed)
         state.place(unit, 0)
-        pm = PoolModel(
-            problem,
-            state,
-            pool.csms,
-            pool.units,
-            min_cost=False,
-            max_moves=None,
-            time_limit=1.0,
-            params=Params(workers=1, seed=0, deterministic=True),
-            whole_pool=True,
-        )
-        assert serves_the_pool_bound(pm) is proven
+        assert serves_the_pool_bound(single_pool_model(problem, state, deterministic=True)) is proven
