@@ -163,11 +163,13 @@ def _fractional_knapsack(items: Sequence[tuple[float, float]], room: float) -> f
 
 # The whole-accounts knapsack's table: at most this many cells (free units x steps of hours), ~0.1 s.
 KNAPSACK_CELLS = 20_000_000
+KNAPSACK_STEPS = 1_000_000  # and at most this many steps of hours (8 MB of table)
 
 
 def _whole_knapsack(items: Sequence[tuple[float, int]], room: int) -> float | None:
     """The most value of (value, weight) items in `room`, each whole or not at all (the 0/1 knapsack, by
-    dynamic programming over the room). Where the table would pass KNAPSACK_CELLS, weights and room are
+    dynamic programming over the room). Where the table would pass KNAPSACK_CELLS (or its row
+    KNAPSACK_STEPS), weights and room are
     counted in coarser steps, each rounded down: every packing that fits still fits, so the answer stays an
     upper bound. None where the steps would be too coarse to say more than the LP (the lightest item
     under ten steps)."""
@@ -175,7 +177,8 @@ def _whole_knapsack(items: Sequence[tuple[float, int]], room: int) -> float | No
     free_value = sum(v for v, w in items if w <= 0)
     if not weighted or room <= 0:
         return free_value if room >= 0 else None
-    step = max(1, math.ceil(len(weighted) * room / KNAPSACK_CELLS))
+    room = min(room, sum(w for _, w in weighted))  # no packing weighs more than every item together
+    step = max(1, math.ceil(len(weighted) * room / KNAPSACK_CELLS), math.ceil(room / KNAPSACK_STEPS))
     if min(w for _, w in weighted) < 10 * step:
         return None
     cells = room // step
@@ -204,7 +207,8 @@ def pool_served_arr_bound(problem: Problem, pool: Pool) -> int:
 
 
 def _served_arr_bound(problem: Problem, pool: Pool) -> int:
-    csms = [c for c in pool.csms if problem.csms[c].capacity > 0 and not problem.csms[c].left]
+    # A CSM without hours still takes accounts of 0 hours (0 of 0 fits): every active CSM counts.
+    csms = [c for c in pool.csms if not problem.csms[c].left]
     in_pool = set(csms)
     frozen_arr = 0.0
     held_hours = dict.fromkeys(csms, 0)

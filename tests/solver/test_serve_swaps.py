@@ -205,6 +205,23 @@ def test_served_arr_bound_keeps_to_book_size_and_arr_caps() -> None:
     assert pool_served_arr_bound(capped, capped.pools[0]) == 55_000
 
 
+def test_served_arr_bound_counts_a_csm_without_hours_for_accounts_of_no_hours() -> None:
+    # c0 has no hours (on leave, say) but b takes 0 h with c0 (a pair override): 0 of 0 fits. a ($100k,
+    # 60 h) on c1 and b ($80k) on c0 serve $180k; a bound that leaves c0 out says $100k.
+    problem = build_problem(
+        build_book(
+            [
+                {"id": "a", "arr": 100_000, "hours_per_year": 60},
+                {"id": "b", "arr": 80_000, "hours_per_year": 60},
+            ],
+            [{"id": "c0", "capacity_hours": 0}, {"id": "c1", "capacity_hours": 100}],
+            [{"account": "b", "csm": "c0", "hours": 0}],
+        )
+    )
+    (pool,) = problem.pools
+    assert pool_served_arr_bound(problem, pool) == 180_000
+
+
 def test_the_plan_shows_a_served_arr_bound_in_every_pool() -> None:
     # Three accounts of 60 h for two CSMs of 100 h: one is left out; the bound is the knapsack's.
     b = build_book(
