@@ -169,10 +169,9 @@ KNAPSACK_STEPS = 1_000_000  # and at most this many steps of hours (8 MB of tabl
 def _whole_knapsack(items: Sequence[tuple[float, int]], room: int) -> float | None:
     """The most value of (value, weight) items in `room`, each whole or not at all (the 0/1 knapsack, by
     dynamic programming over the room). Where the table would pass KNAPSACK_CELLS (or its row
-    KNAPSACK_STEPS), weights and room are
-    counted in coarser steps, each rounded down: every packing that fits still fits, so the answer stays an
-    upper bound. None where the steps would be too coarse to say more than the LP (the lightest item
-    under ten steps)."""
+    KNAPSACK_STEPS), weights and room are counted in coarser steps, each rounded down: every packing that
+    fits still fits, so the answer stays an upper bound. None where the steps would be too coarse to say
+    more than the LP (the lightest item under ten steps)."""
     weighted = [(v, w) for v, w in items if w > 0]
     free_value = sum(v for v, w in items if w <= 0)
     if not weighted or room <= 0:
