@@ -234,11 +234,12 @@ def _served_arr_bound(problem: Problem, pool: Pool) -> int:
         for options, units in free.values()
     ]
     every_item = [it for items, _ in groups for it in items]
+    all_room = sum(hours_room.values())
     relaxations = [
-        _fractional_knapsack(every_item, sum(hours_room.values())),
+        _fractional_knapsack(every_item, all_room),
         sum(_fractional_knapsack(items, room) for items, room in groups),
     ]
-    whole = _whole_knapsack(every_item, sum(hours_room.values()))
+    whole = _whole_knapsack(every_item, all_room)
     if whole is not None:
         relaxations.append(whole)
     infos = [problem.csms[c] for c in csms]

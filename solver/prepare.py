@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from solver import policy as rules
 from solver.metrics import Band, account_figure, balance_bands
-from solver.schema import CSM, TIERS, Account, Book, Diagnosis, Pair
+from solver.schema import CSM, TIERS, Account, Book, Diagnosis, Pair, Policy
 
 # Integers inside the model: hours in hundredths of an hour, money in whole currency units.
 HOURS_SCALE = 100
@@ -257,19 +257,11 @@ def _make_unit(
     today: dt.date,
     diagnosis: list[Diagnosis],
 ) -> Unit:
+    """One unit (a lone account, or a parent's accounts together): who may serve it, its hours, cost and
+    soft mismatches per CSM, why no one can, and whether a pin or freeze holds it with today's CSM."""
     pol = book.policy
     accounts = [book.accounts[i] for i in members]
-    elig_set: AbstractSet[int]
-    if len(members) == 1:
-        # Accounts of one (tier, region, language) profile share one eligibility list: keep it shared,
-        # so the engine can key its per-profile work on the list itself instead of copying it per account.
-        eligible = account_eligible[members[0]]
-        elig_set = shared_set(eligible)
-    else:
-        elig_set = set(account_eligible[members[0]])
-        for i in members[1:]:
-            elig_set &= set(account_eligible[i])
-        eligible = sorted(elig_set)
+    eligible, elig_set = _unit_eligibility(members, account_eligible)
     base = [scale_hours(rules.account_hours(a, pol)) for a in accounts]
     unit = Unit(
         index=index,
@@ -280,12 +272,51 @@ def _make_unit(
         current=[a.current_csm for a in accounts],
     )
     soft_rules = pol.region_match == "soft" or pol.language_match == "soft"
-    per_csm = soft_rules or any(i in pairs for i in members)
-    for c in eligible if per_csm else ():
+    if soft_rules or any(i in pairs for i in members):
+        _price_per_csm(unit, accounts, base, csms, pairs, pol)
+    if not eligible:
+        unit.no_csm_reason = (
+            _no_csm_reason(accounts[0], book.csms, today, book)
+            if len(members) == 1
+            else (
+                f"parent {accounts[0].parent_id}: no single CSM can serve all {len(members)} of its accounts"
+                + _parent_detail(members, account_eligible, book)
+            )
+        )
+    _hold_pins_and_freezes(unit, accounts, elig_set, csms, csm_index, pairs, pol, today, diagnosis)
+    return unit
+
+
+def _unit_eligibility(
+    members: list[int], account_eligible: list[list[int]]
+) -> tuple[list[int], AbstractSet[int]]:
+    """The CSMs who may serve every account of the unit (sorted), and the same as a set."""
+    if len(members) == 1:
+        # Accounts of one (tier, region, language) profile share one eligibility list: keep it shared,
+        # so the engine can key its per-profile work on the list itself instead of copying it per account.
+        eligible = account_eligible[members[0]]
+        return eligible, shared_set(eligible)
+    elig_set = set(account_eligible[members[0]])
+    for i in members[1:]:
+        elig_set &= set(account_eligible[i])
+    return sorted(elig_set), elig_set
+
+
+def _price_per_csm(
+    unit: Unit,
+    accounts: list[Account],
+    base: list[int],
+    csms: list[CsmInfo],
+    pairs: dict[int, dict[int, Pair]],
+    pol: Policy,
+) -> None:
+    """Where a pair overrides hours or sets a cost, or region / language are soft rules: the unit's hours,
+    cost and soft mismatches with each eligible CSM."""
+    for c in unit.eligible:
         hours = 0
         cost = 0.0
         overridden = False
-        for i, h in zip(members, base, strict=True):
+        for i, h in zip(unit.accounts, base, strict=True):
             p = pairs.get(i, {}).get(c)
             if p is not None and p.hours is not None:
                 hours += scale_hours(p.hours)
@@ -301,17 +332,22 @@ def _make_unit(
         soft = sum(rules.soft_mismatches(a, csms[c].csm, pol) for a in accounts)
         if soft:
             unit.soft_by_csm[c] = soft
-    if not eligible:
-        unit.no_csm_reason = (
-            _no_csm_reason(accounts[0], book.csms, today, book)
-            if len(members) == 1
-            else (
-                f"parent {accounts[0].parent_id}: no single CSM can serve all {len(members)} of its accounts"
-                + _parent_detail(members, account_eligible, book)
-            )
-        )
 
-    # Pins and freezes: the unit stays with the current CSM when that CSM may still serve it.
+
+def _hold_pins_and_freezes(
+    unit: Unit,
+    accounts: list[Account],
+    elig_set: AbstractSet[int],
+    csms: list[CsmInfo],
+    csm_index: dict[str, int],
+    pairs: dict[int, dict[int, Pair]],
+    pol: Policy,
+    today: dt.date,
+    diagnosis: list[Diagnosis],
+) -> None:
+    """Pins and freezes: the unit stays with the current CSM when that CSM may still serve it; a pin that
+    cannot hold, or a parent pulled two ways, is a diagnosis; a freeze that cannot hold is released."""
+    members = unit.accounts
     wanted: dict[int, tuple[Account, str]] = {}
     for i, a in zip(members, accounts, strict=True):
         why = rules.freeze_reason(a, pol)
@@ -355,7 +391,6 @@ def _make_unit(
         ((c, (a, why)),) = wanted.items()
         unit.fixed = c
         unit.fixed_reason = f"{a.id}: {why}"
-    return unit
 
 
 def _parent_detail(members: list[int], account_eligible: list[list[int]], book: Book) -> str:
