@@ -11,9 +11,9 @@ import time
 from collections import defaultdict
 from fractions import Fraction
 
-from solver.construct import UNASSIGNED, State, home_csm
 from solver.metrics import Band, integer_edges
 from solver.prepare import Pool, Problem, Unit
+from solver.state import UNASSIGNED, State, home_csm
 
 CANDIDATES = 6
 PARTNERS = 40  # CSMs a round trades with first (the furthest on the other side of their band)

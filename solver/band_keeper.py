@@ -1,6 +1,6 @@
 """Which exchanges keep the bands: a CSM inside every band stays inside (those outside may stay so).
 
-Local searches that lower the level after the band phase (solver/construct.py's `level_by_local_search`)
+Local searches that lower the level after the band phase (solver/level_search.py's `level_by_local_search`)
 ask it before each move or swap, so that priority 2 of the contract (the fewest CSMs outside the bands) is
 never traded for priority 4 (the level). The searches do not change which accounts are served, so each
 band's centre (the pool's total over its total capacity) stays where it is.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from solver.construct import State
 from solver.metrics import band_edges
 from solver.prepare import Pool, Problem, Unit
+from solver.state import State
 
 # A CSM this close outside an edge counts as inside now, and a figure this close inside an edge as outside
 # after a step: the search never relies on float luck to keep a CSM inside.

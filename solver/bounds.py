@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from solver.construct import UNASSIGNED, State
 from solver.prepare import Pool, Problem, Unit
+from solver.state import UNASSIGNED, State
 
 
 def pool_level_bound(problem: Problem, state: State, pool: Pool) -> float | None:

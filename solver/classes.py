@@ -15,8 +15,8 @@ from typing import cast
 
 from ortools.sat.python import cp_model
 
-from solver.construct import UNASSIGNED, State, home_csm
 from solver.prepare import Problem, Unit
+from solver.state import UNASSIGNED, State, home_csm
 
 
 @dataclass

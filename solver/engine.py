@@ -17,13 +17,7 @@ import ortools
 
 from solver.arr_swaps import even_out_arr_by_swaps
 from solver.bounds import pool_plan_bound
-from solver.construct import (
-    UNASSIGNED,
-    State,
-    construct,
-    home_csm,
-    pool_mean,
-)
+from solver.construct import construct
 from solver.handoffs import schedule_handoffs
 from solver.model import Params, SubResult
 from solver.neighbourhood import (
@@ -49,6 +43,7 @@ from solver.schema import (
     Plan,
     SolverInfo,
 )
+from solver.state import UNASSIGNED, State, home_csm, pool_mean
 
 
 @dataclass

@@ -13,10 +13,10 @@ import math
 from fractions import Fraction
 
 from solver import policy as rules
-from solver.construct import UNASSIGNED, State
 from solver.metrics import Band, account_figure, band_edges
 from solver.prepare import HOURS_SCALE, Problem, build_problem
 from solver.schema import Book, Fairness, FairnessFigures, Plan
+from solver.state import UNASSIGNED, State
 
 
 def figures(

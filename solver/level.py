@@ -16,7 +16,7 @@ from ortools.sat.python import cp_model
 
 from solver.classes import ModelClass
 from solver.classes import as_expr as _expr
-from solver.construct import State
+from solver.state import State
 
 if TYPE_CHECKING:
     from solver.model import PoolModel

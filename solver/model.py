@@ -27,12 +27,12 @@ from ortools.sat.python import cp_model
 from solver.bands import BandConstraints
 from solver.classes import ModelClass, arr_cap_can_bind, make_classes, moved_by, read_counts
 from solver.classes import as_expr as _expr
-from solver.construct import UNASSIGNED, State, home_csm
 from solver.cpsat import new_solver, set_domain, set_objective, weighted_sum
 from solver.level import settle_level
 from solver.metrics import Band, integer_edges
 from solver.prepare import Problem
 from solver.serve_phase import serve
+from solver.state import UNASSIGNED, State, home_csm
 
 UTIL_SCALE = 100_000  # utilization resolution when capacities differ (0.001 point)
 MAX_INT_ARR = 2**40

@@ -9,9 +9,9 @@ import random
 import time
 
 from solver.bounds import pool_level_bound
-from solver.construct import UNASSIGNED, State, home_csm
 from solver.model import Params, PoolTotals, SubResult, optimize
 from solver.prepare import Pool, Problem
+from solver.state import UNASSIGNED, State, home_csm
 
 # A pool whose model would exceed this many assignment variables is improved by large-neighbourhood
 # search over a few CSMs at a time instead of one model of the whole pool.

@@ -6,11 +6,6 @@ import math
 
 from solver import policy as rules
 from solver.bounds import pool_plan_bound, pool_served_arr_bound, serves_all
-from solver.construct import (
-    UNASSIGNED,
-    State,
-    pool_mean,
-)
 from solver.fairness import plan_fairness
 from solver.metrics import red_health_warning
 from solver.model import SubResult
@@ -29,6 +24,7 @@ from solver.schema import (
     SolverInfo,
     Unassigned,
 )
+from solver.state import UNASSIGNED, State, pool_mean
 
 
 def floor4(x: float) -> float:

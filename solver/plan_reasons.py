@@ -6,10 +6,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from solver import policy as rules
-from solver.construct import (
-    UNASSIGNED,
-    State,
-)
 from solver.metrics import band_edges
 from solver.prepare import HOURS_SCALE, Problem, Unit, hours_text, money
 from solver.schema import (
@@ -18,6 +14,7 @@ from solver.schema import (
     Pair,
     Policy,
 )
+from solver.state import UNASSIGNED, State
 
 
 def count_moves(problem: Problem, state: State) -> int:

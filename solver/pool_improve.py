@@ -9,7 +9,7 @@ import time
 
 from solver.band_keeper import BandKeeper
 from solver.bounds import pool_plan_bound, pool_served_arr_bound, serves_all
-from solver.construct import UNASSIGNED, State, level_by_local_search, pool_mean, split_pairs_exactly
+from solver.level_search import level_by_local_search
 from solver.model import Params, SubResult, optimize
 from solver.neighbourhood import (
     FULL_MODEL_VARIABLES,
@@ -18,9 +18,11 @@ from solver.neighbourhood import (
     large_neighbourhood_search,
     moves_budget,
 )
+from solver.pair_split import split_pairs_exactly
 from solver.prepare import Pool, Problem
 from solver.serve_repack import REPACK_SECONDS, Repacker, serve_more_by_repacking
 from solver.serve_swaps import serve_more_by_exchanges
+from solver.state import UNASSIGNED, State, pool_mean
 
 # Deterministic mode's limit on the serve exchanges (accounts looked at): a second or two at most.
 SERVE_SEARCH_WORK = 2_000_000

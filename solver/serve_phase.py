@@ -12,7 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from solver.bounds import pool_served_arr_bound
-from solver.construct import UNASSIGNED
+from solver.state import UNASSIGNED
 
 if TYPE_CHECKING:
     from solver.model import PoolModel

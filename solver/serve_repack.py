@@ -16,9 +16,9 @@ import time
 
 from ortools.sat.python import cp_model
 
-from solver.construct import UNASSIGNED, State, home_csm
 from solver.cpsat import new_solver
 from solver.prepare import Pool, Problem, Unit
+from solver.state import UNASSIGNED, State, home_csm
 
 # A small model: the books of 3 CSMs (at most 48 of their accounts, drawn at random, the rest staying where
 # they are) and the 12 unserved accounts of most ARR they could take. Each gets 0.05 s (deterministic time

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 
-from solver.construct import UNASSIGNED, State
 from solver.prepare import Pool, Problem, Unit, shared_set
+from solver.state import UNASSIGNED, State
 
 # CSMs with the most free hours tried as a new home for the account that makes room.
 ROOMIEST = 4

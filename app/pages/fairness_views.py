@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from solver.construct import State
 from solver.fairness import plan_fairness
 from solver.prepare import build_problem
 from solver.schema import Book, Fairness, FairnessFigures, Plan
+from solver.state import State
 
 METRIC_LABELS = {
     "hours": "Utilization",

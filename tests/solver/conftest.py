@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from solver.construct import State
 from solver.model import Params, PoolModel
 from solver.prepare import Problem
 from solver.schema import Book, Plan
+from solver.state import State
 from solver.validation import assert_valid_plan
 
 # Every hand-made book is planned on this date, so freezes, ramps and departures never depend on today.

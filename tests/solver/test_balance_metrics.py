@@ -299,8 +299,8 @@ def test_arr_swaps_bring_csms_into_the_arr_band_without_changing_hours_or_book_s
     make_book: MakeBook,
 ) -> None:
     from solver.arr_swaps import even_out_arr_by_swaps
-    from solver.construct import State
     from solver.prepare import build_problem
+    from solver.state import State
 
     arrs = [900_000, 800_000, 300_000, 200_000, 100_000, 50_000]
     book = make_book(
@@ -327,8 +327,8 @@ def test_arr_swaps_look_past_the_roomiest_partners_when_they_hold_nothing_to_tra
     # holds only 60 h accounts and c0's are 50 h; c2 holds a 50 h account to trade. Total $2.51M over three
     # equal CSMs: band $711,167-$962,167; c0 holds $1.7M.
     from solver.arr_swaps import even_out_arr_by_swaps
-    from solver.construct import State
     from solver.prepare import build_problem
+    from solver.state import State
 
     monkeypatch.setattr("solver.arr_swaps.PARTNERS", 1)
     held = {"a0": ("c0", 900_000, 50), "a1": ("c0", 800_000, 50), "y": ("c1", 10_000, 60)}

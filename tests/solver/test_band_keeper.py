@@ -5,8 +5,9 @@ from __future__ import annotations
 from conftest import build_book
 
 from solver.band_keeper import BandKeeper
-from solver.construct import State, level_by_local_search
+from solver.level_search import level_by_local_search
 from solver.prepare import build_problem
+from solver.state import State
 
 
 def test_the_level_search_takes_the_step_that_keeps_the_arr_band() -> None:

@@ -194,10 +194,11 @@ def test_a_move_budget_gives_up_balancing_moves_before_it_leaves_a_leavers_accou
 
 
 def test_trimming_construction_moves_to_a_budget_sends_balancing_moves_home_first() -> None:
-    from solver.construct import UNASSIGNED, State, construct
+    from solver.construct import construct
     from solver.engine import _enforce_max_moves
     from solver.plan_reasons import count_moves as _count_moves
     from solver.prepare import build_problem
+    from solver.state import UNASSIGNED, State
 
     book = lopsided_book()
     small = book.model_copy(

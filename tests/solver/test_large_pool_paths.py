@@ -110,7 +110,7 @@ def test_min_cost_falls_back_to_cp_sat_when_the_lp_cannot_be_built_and_still_fin
         calls.append("gap")
         return None
 
-    monkeypatch.setattr(solver.mincost, "_build_gap", no_lp)
+    monkeypatch.setattr(solver.mincost, "build_gap", no_lp)
     book = cost_book()
     plan = solve(book)
     assert_valid_plan(book, plan)
@@ -124,7 +124,7 @@ def test_min_cost_falls_back_to_cp_sat_when_the_lp_cannot_be_built_and_still_fin
 def test_min_cost_fallback_on_a_large_pool_uses_neighbourhood_search_and_never_raises_the_cost(
     monkeypatch: pytest.MonkeyPatch, every_pool_is_large: None
 ) -> None:
-    monkeypatch.setattr(solver.mincost, "_build_gap", lambda *args: None)
+    monkeypatch.setattr(solver.mincost, "build_gap", lambda *args: None)
     book = crowded_book(csms=6, accounts=30, objective="min_cost")
     pairs = [
         {"account": f"a{i:02}", "csm": f"c{k}", "cost": (i * 7 + k * 3) % 5}

@@ -28,18 +28,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from solver.bounds import pool_level_bound
-from solver.construct import (
-    UNASSIGNED,
-    State,
-    construct,
-    home_csm,
-    level_by_local_search,
-    split_pairs_exactly,
-)
+from solver.construct import construct
 from solver.engine import solve
 from solver.level import ReachableLoads as _ReachableLoads
+from solver.level_search import level_by_local_search
+from solver.pair_split import split_pairs_exactly
 from solver.prepare import build_problem
 from solver.schema import Book
+from solver.state import UNASSIGNED, State, home_csm
 from solver.validation import assert_valid_plan
 
 MakeBook = Callable[..., Book]  # the make_book fixture of conftest.py

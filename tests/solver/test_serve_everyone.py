@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from conftest import build_book, single_pool_model
 
-from solver.construct import State
 from solver.model import PoolModel
 from solver.prepare import Problem, build_problem
 from solver.serve_phase import no_plan_serves_everyone
+from solver.state import State
 
 
 def pool_model(
