@@ -143,91 +143,123 @@ def _best_split(
     """The units `top` keeps in the most even split of `movable` between `top` and `partner` that lowers
     both below `level` and keeps every cap; None when there is none. With `wander`, any split that keeps
     both at or below `level`, picked at random."""
-    g = 0
-    for u in movable:
-        g = math.gcd(g, u.hours)
-    if g == 0:
+    split = _PairSplit(problem, state, top, partner, movable)
+    if split.g == 0:
         return None
-    info_t, info_p = problem.csms[top], problem.csms[partner]
-    cap_t, cap_p = info_t.capacity, info_p.capacity
-    total = sum(u.hours for u in movable)
-    on_top = [u for u in movable if state.assign[u.index] == top]
-    on_partner = [u for u in movable if state.assign[u.index] == partner]
-    base_t = state.load[top] - sum(u.hours for u in on_top)
-    base_p = state.load[partner] - sum(u.hours for u in on_partner)
-    arr_t = state.arr[top] - sum(u.arr for u in on_top)
-    arr_p = state.arr[partner] - sum(u.arr for u in on_partner)
-    count_t = state.count[top] - sum(u.size for u in on_top)
-    count_p = state.count[partner] - sum(u.size for u in on_partner)
-    steps = [u.hours // g for u in movable]
-    # tables[i]: bit s set when some choice among the first i units has s x g hours.
-    tables = [1]
-    for step in steps:
-        tables.append(tables[-1] | (tables[-1] << step))
-    reach = tables[-1]
-    # What top may take: within both capacities.
-    lo = max(0, -(-(total - (cap_p - base_p)) // g))
-    hi = min(total // g, (cap_t - base_t) // g)
-    if lo > hi:
+    candidates = split.loads_near_even()
+    if not candidates:
         return None
-    reach &= ((1 << (hi + 1)) - 1) & ~((1 << lo) - 1)
-    if not reach:
-        return None
-
-    def utilizations(s: int) -> tuple[float, float]:
-        """Both CSMs' utilizations when `top` takes s x g of the movable hours."""
-        return (base_t + s * g) / cap_t, (base_p + total - s * g) / cap_p
-
-    def value(s: int) -> float:
-        return max(utilizations(s))
-
-    # The even split, and the reachable loads nearest to it on either side.
-    ideal = (cap_t * (base_p + total) - cap_p * base_t) / (cap_t + cap_p) / g
-    pivot = min(max(int(ideal), lo), hi)
-    candidates: list[int] = []
-    below = reach & ((1 << (pivot + 1)) - 1)
-    above = reach >> (pivot + 1)
-    for _ in range(4):
-        if below:
-            s = below.bit_length() - 1
-            candidates.append(s)
-            below ^= 1 << s
-        if above:
-            s = (above & -above).bit_length() - 1
-            candidates.append(pivot + 1 + s)
-            above &= above - 1
     if wander:
         # Neither CSM may rise above the pair's larger utilization nor fall below its smaller one, so a
         # walk never pushes anyone out of the balance band.
-        least = min(state.load[top] / cap_t, state.load[partner] / cap_p)
+        least = min(state.load[top] / split.cap_t, state.load[partner] / split.cap_p)
         ordered = [
-            s for s in candidates if value(s) <= level + 1e-12 and min(utilizations(s)) >= least - 1e-12
+            s
+            for s in candidates
+            if split.value(s) <= level + 1e-12 and min(split.utilizations(s)) >= least - 1e-12
         ]
         rng.shuffle(ordered)
     else:
-        ordered = [s for s in sorted(candidates, key=value) if value(s) < level - 1e-12]
+        ordered = [s for s in sorted(candidates, key=split.value) if split.value(s) < level - 1e-12]
     for s in ordered:
         for _ in range(4):
-            chosen: list[Unit] = []
-            rest = s
-            for i in range(len(movable), 0, -1):
-                step = steps[i - 1]
-                skip = (tables[i - 1] >> rest) & 1
-                take = rest >= step and (tables[i - 1] >> (rest - step)) & 1
-                if take and (not skip or rng.random() < 0.5):
-                    chosen.append(movable[i - 1])
-                    rest -= step
-            kept_arr = sum(u.arr for u in chosen)
-            kept_count = sum(u.size for u in chosen)
-            given_arr = sum(u.arr for u in movable) - kept_arr
-            given_count = sum(u.size for u in movable) - kept_count
-            if info_t.arr_cap is not None and arr_t + kept_arr > info_t.arr_cap + 1e-6:
-                continue
-            if info_p.arr_cap is not None and arr_p + given_arr > info_p.arr_cap + 1e-6:
-                continue
-            if info_t.max_accounts is not None and count_t + kept_count > info_t.max_accounts:
-                continue
-            if info_p.max_accounts is not None and count_p + given_count > info_p.max_accounts:
-                continue
-            return [u.index for u in chosen]
+            chosen = split.draw(s, rng)
+            if split.keeps_caps(chosen):
+                return [u.index for u in chosen]
     return None
+
+
+class _PairSplit:
+    """Two CSMs' movable units in steps of their hours' common divisor `g`, what each CSM keeps outside
+    them, and the subset-sum tables of the loads `top` can take."""
+
+    def __init__(self, problem: Problem, state: State, top: int, partner: int, movable: list[Unit]) -> None:
+        self.movable = movable
+        g = 0
+        for u in movable:
+            g = math.gcd(g, u.hours)
+        self.g = g
+        if g == 0:
+            return
+        self.info_t, self.info_p = problem.csms[top], problem.csms[partner]
+        self.cap_t, self.cap_p = self.info_t.capacity, self.info_p.capacity
+        self.total = sum(u.hours for u in movable)
+        on_top = [u for u in movable if state.assign[u.index] == top]
+        on_partner = [u for u in movable if state.assign[u.index] == partner]
+        self.base_t = state.load[top] - sum(u.hours for u in on_top)
+        self.base_p = state.load[partner] - sum(u.hours for u in on_partner)
+        self.arr_t = state.arr[top] - sum(u.arr for u in on_top)
+        self.arr_p = state.arr[partner] - sum(u.arr for u in on_partner)
+        self.count_t = state.count[top] - sum(u.size for u in on_top)
+        self.count_p = state.count[partner] - sum(u.size for u in on_partner)
+        self.steps = [u.hours // g for u in movable]
+        # tables[i]: bit s set when some choice among the first i units has s x g hours.
+        self.tables = [1]
+        for step in self.steps:
+            self.tables.append(self.tables[-1] | (self.tables[-1] << step))
+
+    def utilizations(self, s: int) -> tuple[float, float]:
+        """Both CSMs' utilizations when `top` takes s x g of the movable hours."""
+        return (self.base_t + s * self.g) / self.cap_t, (self.base_p + self.total - s * self.g) / self.cap_p
+
+    def value(self, s: int) -> float:
+        return max(self.utilizations(s))
+
+    def loads_near_even(self) -> list[int]:
+        """The loads `top` can take within both capacities nearest the even split, up to four on either
+        side of it (in steps of g)."""
+        g = self.g
+        lo = max(0, -(-(self.total - (self.cap_p - self.base_p)) // g))
+        hi = min(self.total // g, (self.cap_t - self.base_t) // g)
+        if lo > hi:
+            return []
+        reach = self.tables[-1] & ((1 << (hi + 1)) - 1) & ~((1 << lo) - 1)
+        if not reach:
+            return []
+        ideal = (
+            (self.cap_t * (self.base_p + self.total) - self.cap_p * self.base_t)
+            / (self.cap_t + self.cap_p)
+            / g
+        )
+        pivot = min(max(int(ideal), lo), hi)
+        candidates: list[int] = []
+        below = reach & ((1 << (pivot + 1)) - 1)
+        above = reach >> (pivot + 1)
+        for _ in range(4):
+            if below:
+                s = below.bit_length() - 1
+                candidates.append(s)
+                below ^= 1 << s
+            if above:
+                s = (above & -above).bit_length() - 1
+                candidates.append(pivot + 1 + s)
+                above &= above - 1
+        return candidates
+
+    def draw(self, s: int, rng: Random) -> list[Unit]:
+        """Units making up s x g hours, walked back through the tables (a coin toss where both ways work)."""
+        chosen: list[Unit] = []
+        rest = s
+        for i in range(len(self.movable), 0, -1):
+            step = self.steps[i - 1]
+            skip = (self.tables[i - 1] >> rest) & 1
+            take = rest >= step and (self.tables[i - 1] >> (rest - step)) & 1
+            if take and (not skip or rng.random() < 0.5):
+                chosen.append(self.movable[i - 1])
+                rest -= step
+        return chosen
+
+    def keeps_caps(self, chosen: list[Unit]) -> bool:
+        """`top` keeping `chosen` and `partner` the rest keeps both ARR and book-size caps."""
+        kept_arr = sum(u.arr for u in chosen)
+        kept_count = sum(u.size for u in chosen)
+        given_arr = sum(u.arr for u in self.movable) - kept_arr
+        given_count = sum(u.size for u in self.movable) - kept_count
+        info_t, info_p = self.info_t, self.info_p
+        if info_t.arr_cap is not None and self.arr_t + kept_arr > info_t.arr_cap + 1e-6:
+            return False
+        if info_p.arr_cap is not None and self.arr_p + given_arr > info_p.arr_cap + 1e-6:
+            return False
+        if info_t.max_accounts is not None and self.count_t + kept_count > info_t.max_accounts:
+            return False
+        return not (info_p.max_accounts is not None and self.count_p + given_count > info_p.max_accounts)
