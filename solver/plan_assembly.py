@@ -12,7 +12,7 @@ from solver.model import SubResult
 from solver.neighbourhood import (
     count_moves_pool,
 )
-from solver.plan_reasons import book_today, move_reason, unassigned_reason, with_health_hours
+from solver.plan_reasons import band_totals, book_today, move_reason, unassigned_reason, with_health_hours
 from solver.prepare import HOURS_SCALE, Pool, Problem
 from solver.schema import (
     Assignment,
@@ -110,13 +110,7 @@ def _assignments_and_moves(
     pol = book.policy
     before = book_today(problem)
     pool_means = {p.index: pool_mean(problem, state, p) for p in problem.pools}
-    arr_bands: dict[int, tuple[float, float]] = {}
-    if any(b.metric == "arr" for b in problem.bands):
-        for pl in problem.pools:
-            arr_bands[pl.index] = (
-                sum(state.arr[c] for c in pl.csms),
-                sum(problem.csms[c].capacity for c in pl.csms),
-            )
+    bands = band_totals(problem, state)
     assignments: list[Assignment] = []
     unassigned: list[Unassigned] = []
     moves: list[Move] = []
@@ -144,7 +138,7 @@ def _assignments_and_moves(
                         **{"from": a.current_csm},
                         to=csm_id,
                         reason=with_health_hours(
-                            move_reason(problem, state, before, i, c, pool_means, arr_bands), a, p, pol
+                            move_reason(problem, state, before, i, c, pool_means, bands), a, p, pol
                         ),
                         arr=a.arr,
                         hours=round(rules.pair_hours(a, p, pol), 2),

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from solver import policy as rules
-from solver.metrics import band_edges
+from solver.metrics import Band, account_figure, band_edges
 from solver.prepare import HOURS_SCALE, Problem, Unit, hours_text, money
 from solver.schema import (
     BUILTIN_TIERS,
@@ -32,6 +32,7 @@ class BookToday:
     hours: dict[str, float]
     arr: dict[str, float]
     count: dict[str, int]
+    figures: dict[str, list[float]]  # per CSM: the figure of each band of problem.bands, in order
 
 
 def book_today(problem: Problem) -> BookToday:
@@ -40,6 +41,7 @@ def book_today(problem: Problem) -> BookToday:
     hours: dict[str, float] = {}
     arr: dict[str, float] = {}
     count: dict[str, int] = {}
+    figures: dict[str, list[float]] = {}
     for a in problem.book.accounts:
         if a.current_csm is None:
             continue
@@ -47,7 +49,32 @@ def book_today(problem: Problem) -> BookToday:
         hours[c] = hours.get(c, 0.0) + rules.pair_hours(a, pairs.get((a.id, c)), pol)
         arr[c] = arr.get(c, 0.0) + a.arr
         count[c] = count.get(c, 0) + 1
-    return BookToday(hours, arr, count)
+        mine = figures.setdefault(c, [0.0] * len(problem.bands))
+        for b, band in enumerate(problem.bands):
+            mine[b] += account_figure(a, band, problem.book, problem.today)
+    return BookToday(hours, arr, count, figures)
+
+
+BandTotals = tuple[list[float], float]  # a pool's total of each band's figure in the plan, its capacity
+
+
+def band_totals(problem: Problem, state: State) -> dict[int, BandTotals]:
+    """Per pool, what its bands are centred on: each figure's total over the accounts the plan serves, and
+    the pool's capacity (scaled hours)."""
+    out: dict[int, BandTotals] = {}
+    if not problem.bands:
+        return out
+    for pool in problem.pools:
+        totals = [0.0] * len(problem.bands)
+        for i in pool.units:
+            if state.assign[i] == UNASSIGNED:
+                continue
+            for k in problem.units[i].accounts:
+                a = problem.account(k)
+                for b, band in enumerate(problem.bands):
+                    totals[b] += account_figure(a, band, problem.book, problem.today)
+        out[pool.index] = (totals, float(sum(problem.csms[c].capacity for c in pool.csms)))
+    return out
 
 
 def _pct(x: float) -> str:
@@ -61,7 +88,7 @@ def move_reason(
     account_index: int,
     to: int,
     pool_means: dict[int, float],
-    arr_bands: dict[int, tuple[float, float]],
+    bands: dict[int, BandTotals],
 ) -> str:
     pol = problem.book.policy
     a = problem.account(account_index)
@@ -89,9 +116,9 @@ def move_reason(
         return f"{info.id} over book-size cap ({before.count[info.id]} of {info.max_accounts} accounts)"
     if unit.size > 1 and len({cur for cur in unit.current if cur is not None}) > 1:
         return f"keeps parent {a.parent_id} together with {problem.csms[to].id}"
-    arr_band = _arr_band_reason(problem, before, info.id, problem.csms[to].id, arr_bands.get(info.pool))
-    if arr_band is not None:
-        return arr_band
+    outside = _band_reason(problem, before, info.id, problem.csms[to].id, bands.get(info.pool))
+    if outside is not None:
+        return outside
     mean = pool_means.get(info.pool, 0.0)
     tol = pol.balance_tolerance
     util_before = had / cap_h if cap_h else 0.0
@@ -114,27 +141,42 @@ def with_health_hours(reason: str, account: Account, pair: Pair | None, policy: 
     return f"{reason} ({rules.hours_explained(account, policy)})"
 
 
-def _arr_band(problem: Problem, csm_id: str, totals: tuple[float, float]) -> tuple[float, float]:
-    """The ARR band of one CSM (whole currency): the pool's ARR per capacity hour, ± the tolerance."""
-    band = next(b for b in problem.bands if b.metric == "arr")
-    total, cap_total = totals
-    cap = problem.csms[problem.csm_index[csm_id]].capacity
-    lo, hi = band_edges(band, Fraction(total), Fraction(cap_total), Fraction(cap))
-    return float(lo), float(hi)
-
-
-def _arr_band_reason(
-    problem: Problem, before: BookToday, giver: str, taker: str, totals: tuple[float, float] | None
+def _band_reason(
+    problem: Problem, before: BookToday, giver: str, taker: str, totals: BandTotals | None
 ) -> str | None:
-    """A move made for ARR fairness says so: the CSM's ARR today and their band."""
+    """A move made for a balanced figure says so: the first band of `balance_metrics` (in the order given)
+    that the giving or the taking CSM is outside today, with their figure and their band."""
     if totals is None:
         return None
-    for who in (giver, taker):
-        lo, hi = _arr_band(problem, who, totals)
-        had = before.arr.get(who, 0.0)
-        if had > hi + 1e-6 or had < lo - 1e-6:
-            return f"{who} manages {_money3(had)}, band {_money3(lo)}–{_money3(hi)}"
+    figures, cap_total = totals
+    for b, band in enumerate(problem.bands):
+        for who in (giver, taker):
+            cap = problem.csms[problem.csm_index[who]].capacity
+            lo, hi = band_edges(band, Fraction(figures[b]), Fraction(cap_total), Fraction(cap))
+            had = before.figures.get(who, [0.0] * len(problem.bands))[b]
+            if had > hi + Fraction(1, 10**6) or had < lo - Fraction(1, 10**6):
+                return f"{who} {_holds(band, had)}, band {_edge(band, lo)}–{_edge(band, hi)}"
     return None
+
+
+def _holds(band: Band, figure: float) -> str:
+    """What a CSM holds of a band's figure, in words ("manages $9.1M", "has 4 red accounts")."""
+    if band.metric == "arr":
+        return f"manages {_money3(figure)}"
+    n = round(figure)
+    if band.metric == "accounts":
+        return f"has {n} account{'s' if n != 1 else ''}"
+    if band.metric == "red_accounts":
+        return f"has {n} red account{'s' if n != 1 else ''}"
+    first = 3 * band.window + 1
+    return f"has {n} renewal{'s' if n != 1 else ''} due in months {first}–{first + 2}"
+
+
+def _edge(band: Band, x: Fraction) -> str:
+    """A band's edge: money to three figures, a count to one decimal where it has one (1.5, 3)."""
+    if band.metric == "arr":
+        return _money3(float(x))
+    return f"{float(x):.1f}".removesuffix(".0")
 
 
 def _money3(x: float) -> str:

@@ -81,6 +81,24 @@ def test_an_arr_band_moves_accounts_until_every_csm_is_inside_it(make_book: Make
     ]
 
 
+def test_a_band_holding_no_whole_dollar_leaves_every_csm_outside_it_and_still_plans(
+    make_book: MakeBook,
+) -> None:
+    # A tolerance of 0: c0's fair share is $30,001 x 100 / 300 = $10,000.33, c1's $20,000.67. No whole
+    # dollar lies in either band, so nobody can be inside it (the band MIP once handed HiGHS such a row,
+    # low end above high end, and the solve failed with a traceback).
+    book = make_book(
+        [
+            {"id": "a0", "arr": 10_001, "hours_per_year": 50},
+            {"id": "a1", "arr": 20_000, "hours_per_year": 50},
+        ],
+        [{"id": "c0", "capacity_hours": 100}, {"id": "c1", "capacity_hours": 200}],
+        balance_metrics={"arr": 0},
+    )
+    plan = judged(book)
+    assert fairness(plan, "arr").after.out_of_band == 2
+
+
 def count_book(make_book: MakeBook, figure: dict[str, Any], n: int, **policy: Any) -> Book:
     """c0 holds n 10 h accounts with `figure`, c1 n plain 10 h accounts: hours even, the figure not."""
     return make_book(
@@ -100,6 +118,8 @@ def test_a_red_accounts_band_spreads_red_accounts_and_holds_at_one_either_side(m
     # One move (c0 20 h, c1 40 h: both on the hours band's edge, 30 % ± 10, which is inside) is enough.
     plan = judged(count_book(make_book, {"health": "red"}, 3, balance_metrics={"red_accounts": 0.2}))
     assert len(plan.moves) == 1 and plan.moves[0].account.startswith("x")
+    # The move says which band it was made for, not "evens out utilization" (c1 goes from 30 % to 40 %).
+    assert plan.moves[0].reason == "c0 has 3 red accounts, band 0.5–2.5"
     figures = fairness(plan, "red_accounts")
     assert (figures.before.out_of_band, figures.after.out_of_band) == (2, 0)
 
@@ -119,6 +139,7 @@ def test_an_accounts_band_evens_out_book_sizes(make_book: MakeBook) -> None:
     # 2.5 accounts each ± 1: c0's 4 and c1's 1 are out; one small account moves (3 and 2; 30 % and 50 %
     # utilization are on the hours band's edges, inside).
     assert [m.account for m in plan.moves][:1] and len(plan.moves) == 1
+    assert plan.moves[0].reason == "c0 has 4 accounts, band 1.5–3.5"
     assert fairness(plan, "accounts").after.out_of_band == 0
 
 
@@ -131,6 +152,8 @@ def test_each_renewal_window_is_its_own_band(make_book: MakeBook) -> None:
     assert (q1_figures.before.out_of_band, q1_figures.after.out_of_band) == (2, 0)
     assert {f.metric for f in plan.fairness} == {"hours", "arr", *(f"renewals_q{k}" for k in range(1, 5))}
     assert 1 <= len(plan.moves) <= 2
+    reasons = {m.reason for m in plan.moves}
+    assert "c0 has 4 renewals due in months 1–3, band 1–3" in reasons, reasons
 
 
 # ---------------------------------------------------------------- the part-time CSM's fair share
