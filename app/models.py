@@ -11,7 +11,21 @@ from pydantic import ConfigDict, field_validator
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from solver.schema import CSM, MAX_CSMS, MAX_SEGMENTS, Account, Book, Plan, refuse_nul
+from solver.schema import (
+    CSM,
+    MAX_CSMS,
+    MAX_SEGMENTS,
+    Account,
+    BalanceMetric,
+    BalanceTolerance,
+    Book,
+    HealthBands,
+    HealthHours,
+    Plan,
+    Tier,
+    TierPolicy,
+    refuse_nul,
+)
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -322,6 +336,11 @@ class PolicyOverrides(RequestBody):
 
     as_of: dt.date | None = None
     capacity_hours: float | None = Field(default=None, ge=0)
+    # Each replaces the book's whole entry (`{"balance_metrics": {}}` plans with hours balanced alone).
+    tiers: dict[Tier, TierPolicy] | None = Field(default=None, max_length=MAX_SEGMENTS)
+    health_bands: HealthBands | None = None
+    health_hours: HealthHours | None = None
+    balance_metrics: dict[BalanceMetric, BalanceTolerance] | None = None
     region_match: Literal["hard", "soft", "off"] | None = None
     language_match: Literal["hard", "soft", "off"] | None = None
     renewal_freeze_days: int | None = Field(default=None, ge=0, le=3660)

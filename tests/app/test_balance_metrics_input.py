@@ -77,3 +77,25 @@ def test_an_overloaded_book_plans_with_nothing_but_the_plan_on_stdout(
     assert code == 0
     plan = json.loads(out)
     assert plan["unassigned"] and plan["pools"][0]["served_arr_bound"] >= plan["pools"][0]["served_arr"]
+
+
+def test_balance_metrics_can_be_set_for_one_plan_and_the_stored_policy_keeps_its_own(api: Api) -> None:
+    api.put("/v1/book", json=small_book())
+    answer = api.post("/v1/plans", json={"policy": {"balance_metrics": {"arr": 0.2}}})
+    assert answer.status_code == 202, answer.text
+    job = api.wait_for(answer.json()["id"], ("succeeded", "failed"))
+    assert job["status"] == "succeeded", job
+    assert job["policy_overrides"] == {"balance_metrics": {"arr": 0.2}}
+    assert {f["metric"] for f in job["plan"]["fairness"]} >= {"hours", "arr"}
+    assert not api.get("/v1/book").json()["policy"].get("balance_metrics")
+
+
+@pytest.mark.parametrize(("metrics", "named"), BAD)
+def test_a_bad_balance_metric_for_one_plan_is_a_422_naming_the_field(
+    api: Api, metrics: dict[str, Any], named: str
+) -> None:
+    # small_book has no health data: red_accounts set for one plan is refused as on the book itself.
+    api.put("/v1/book", json=small_book())
+    answer = api.post("/v1/plans", json={"policy": {"balance_metrics": metrics}})
+    assert answer.status_code == 422, answer.text
+    assert "balance_metrics" in answer.text and named in answer.text
