@@ -219,7 +219,7 @@ def _served_arr_bound(problem: Problem, pool: Pool) -> int:
         if u.fixed is not None:
             frozen_arr += u.arr
             if u.fixed in held_hours:
-                held_hours[u.fixed] += u.hours_for(u.fixed)
+                held_hours[u.fixed] += u.hours_for(u.fixed) - u.rounded_up
                 held_count[u.fixed] += u.size
                 held_arr[u.fixed] += u.arr
             continue
@@ -228,9 +228,15 @@ def _served_arr_bound(problem: Problem, pool: Pool) -> int:
             group = free[id(u.eligible)] = ([c for c in u.eligible if c in in_pool], [])
         if group[0]:
             group[1].append(u)
+    # Hours finer than a hundredth are rounded up in the model: the relaxation takes each unit's rounding
+    # back (a hundredth per rounded figure, at least what it added), so its whole hundredths never exceed
+    # the book's hours, and the capacity rounded down to whole hundredths still holds them.
     hours_room = {c: max(0, problem.csms[c].capacity - held_hours[c]) for c in csms}
     groups = [
-        ([(u.arr, u.least_hours(in_pool) or 0) for u in units], sum(hours_room[c] for c in options))
+        (
+            [(u.arr, max(0, (u.least_hours(in_pool) or 0) - u.rounded_up)) for u in units],
+            sum(hours_room[c] for c in options),
+        )
         for options, units in free.values()
     ]
     every_item = [it for items, _ in groups for it in items]

@@ -30,6 +30,11 @@ def scale_capacity(hours: float) -> int:
     return math.floor(hours * HOURS_SCALE + 1e-6)
 
 
+def on_grid(hours: float) -> bool:
+    """Are these hours a whole number of hundredths (what the model counts exactly)?"""
+    return abs(hours * HOURS_SCALE - round(hours * HOURS_SCALE)) <= 1e-6
+
+
 @dataclass
 class CsmInfo:
     index: int
@@ -63,6 +68,9 @@ class Unit:
     pool: int = -1
     no_csm_reason: str | None = None  # why no CSM is eligible
     figures: tuple[int, ...] = ()  # per band of problem.bands: what the unit adds (ARR, counts), whole
+    # Hours figures of the unit finer than a hundredth, each rounded up in the model: the model counts the
+    # unit at most this many hundredths heavier than it is (0 on books whose hours are in hundredths).
+    rounded_up: int = 0
 
     def hours_for(self, c: int) -> int:
         return self.hours_by_csm.get(c, self.hours)
@@ -262,7 +270,8 @@ def _make_unit(
     pol = book.policy
     accounts = [book.accounts[i] for i in members]
     eligible, elig_set = _unit_eligibility(members, account_eligible)
-    base = [scale_hours(rules.account_hours(a, pol)) for a in accounts]
+    exact_hours = [rules.account_hours(a, pol) for a in accounts]
+    base = [scale_hours(h) for h in exact_hours]
     unit = Unit(
         index=index,
         accounts=members,
@@ -270,6 +279,13 @@ def _make_unit(
         hours=sum(base),
         eligible=eligible,
         current=[a.current_csm for a in accounts],
+        rounded_up=sum(not on_grid(h) for h in exact_hours)
+        + sum(
+            1
+            for i in members
+            for p in pairs.get(i, {}).values()
+            if p.hours is not None and not on_grid(p.hours)
+        ),
     )
     soft_rules = pol.region_match == "soft" or pol.language_match == "soft"
     if soft_rules or any(i in pairs for i in members):

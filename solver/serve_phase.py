@@ -48,8 +48,9 @@ def serve(pm: PoolModel) -> None:
             least = min(u.arr for cl in pm.classes for u in cl.units)
             bounds.append(everyone_arr(pm) - math.floor(least))
         pm.result.served_arr_bound = found if ok_arr else min(bounds, default=None)
-        if pm.arr_in_caps and not pm.result.exact:
-            # ARR caps priced conservatively: the model's plans are only some of the book's.
+        if (pm.arr_in_caps or pm.hours_rounded) and not pm.result.exact:
+            # ARR caps priced conservatively, or hours rounded up: the model's plans are only some of the
+            # book's, and the pool's own relaxation (bounds.pool_served_arr_bound) is the bound.
             pm.result.served_arr_bound = None
         ok_count, _ = pm.run(pm.served, 0.2, maximize=True)
         pm.hold_at_least(pm.served, pm.hint_sum(size_of))
@@ -121,7 +122,7 @@ def no_plan_serves_everyone(pm: PoolModel, share: float) -> bool:
         infeasible, _ = pm.run(None, share)
     finally:
         pm.model = model
-    return infeasible and not (pm.arr_in_caps and not pm.result.exact)
+    return infeasible and not ((pm.arr_in_caps or pm.hours_rounded) and not pm.result.exact)
 
 
 def hold_everyone_served(pm: PoolModel) -> None:
