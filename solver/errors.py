@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +17,10 @@ class BookError(ValueError):
         self.message = message
         self.field = field
         self.value = value
+
+
+# "policy.balance_metrics.red_accounts: ...", "accounts[3].arr: ...": a message that starts with a field.
+_NAMES_A_FIELD = re.compile(r"^[A-Za-z_][\w]*(?:\[\d+\]|\.[A-Za-z_][\w]*)*: ")
 
 
 def field_path(loc: tuple[Any, ...]) -> str:
@@ -51,6 +56,10 @@ def describe_error(error: dict[str, Any]) -> str:
     path = field_path(loc)
     if not path:  # a model-level check already names its field
         return msg
+    if error.get("type") == "value_error" and _NAMES_A_FIELD.match(msg):
+        # A nested model's own check (a book inside a request) names its field: the path leads to it, and
+        # the whole model is not echoed back.
+        return f"{path}.{msg}"
     if "input" in error and error.get("type") not in ("model_type",):
         return f"{path}: {msg} (got {_short(error['input'])})"
     return f"{path}: {msg}"

@@ -84,8 +84,9 @@ def validation_detail(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         loc = tuple(p for p in error.get("loc", ()) if p not in _LOCATIONS)
         message = describe_error({**error, "loc": loc})
         field = field_path(loc) or None
-        if field is None and ": " in message:  # a book-level check names its field in the message
-            field = message.split(": ", 1)[0]
+        named = message.split(": ", 1)[0] if ": " in message else None
+        if named is not None and (field is None or named.startswith(field + ".")):
+            field = named  # a book-level check names its field in the message
         value = _small(error.get("input")) if loc else None
         detail.append({"field": field, "message": message, "value": value})
     return detail

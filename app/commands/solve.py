@@ -102,6 +102,7 @@ def summary(plan: Any) -> str:
     lines.append(
         f"accounts assigned {len(plan.assignments)}, unassigned {len(plan.unassigned)}, moves {len(plan.moves)}"
     )
+    lines.extend(f"warning: {w}" for w in plan.warnings)
     lines.append(f"{'pool':<32} {'CSMs':>5} {'accts':>6} {'mean':>7} {'max':>7} {'bound':>7}  status")
     for p in plan.pools:
         lines.append(

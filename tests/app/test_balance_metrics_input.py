@@ -99,3 +99,25 @@ def test_a_bad_balance_metric_for_one_plan_is_a_422_naming_the_field(
     answer = api.post("/v1/plans", json={"policy": {"balance_metrics": metrics}})
     assert answer.status_code == 422, answer.text
     assert "balance_metrics" in answer.text and named in answer.text
+
+
+def test_an_inline_book_with_red_accounts_and_no_health_names_the_field_inside_the_book(api: Api) -> None:
+    book = small_book()
+    book["policy"]["balance_metrics"] = {"red_accounts": 0.5}
+    answer = api.post("/v1/plans", json={"book": book})
+    assert answer.status_code == 422, answer.text
+    (problem,) = answer.json()["detail"]
+    assert problem["field"] == "book.policy.balance_metrics.red_accounts"
+    assert problem["message"].startswith("book.policy.balance_metrics.red_accounts: no account has health")
+    assert '"accounts"' not in problem["message"]  # the book is not echoed back
+
+
+def test_the_cli_summary_says_the_plans_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    book = small_book()
+    book["accounts"][0]["health"] = "red"
+    book["policy"]["balance_metrics"] = {"red_accounts": 0.5}
+    path = tmp_path / "book.json"
+    path.write_text(json.dumps(book))
+    assert main(["solve", str(path), "--time-limit", "2", "-o", str(tmp_path / "plan.json")]) == 0
+    _, err = capsys.readouterr()
+    assert "warning: policy.balance_metrics.red_accounts:" in err
