@@ -61,7 +61,12 @@ class Progress:
 def input_sha256(book: Book) -> str:
     """A stable fingerprint of the input: the same book gives the same hash."""
     data = book.model_dump(mode="json", by_alias=True)
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    order = list(book.policy.balance_metrics)
+    if len(order) > 1:
+        # The metrics' order is their priority (CONTRACT): the sorted keys above do not keep it.
+        text += "|balance_metrics order:" + ",".join(order)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def solve(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from test_priority_proofs import Judge
 
-from solver.engine import solve
+from solver.engine import input_sha256, solve
 from solver.schema import Book, Plan
 from solver.validation import assert_valid_plan, validate_plan
 
@@ -367,3 +367,13 @@ def test_arr_swaps_look_past_the_roomiest_partners_when_they_hold_nothing_to_tra
         state.place(u, problem.csm_index[held[book.accounts[u.accounts[0]].id][0]])
     even_out_arr_by_swaps(problem, state, problem.pools[0], deadline=None)
     assert 711_167 <= state.arr[problem.csm_index["c0"]] <= 962_167, state.arr
+
+
+def test_the_input_fingerprint_keeps_the_order_of_the_metrics(make_book: MakeBook) -> None:
+    # The order of balance_metrics is their priority: two books differing only in it are two inputs.
+    one = arr_book(make_book, balance_metrics={"arr": 0.15, "accounts": 0.2})
+    other = arr_book(make_book, balance_metrics={"accounts": 0.2, "arr": 0.15})
+    assert input_sha256(one) != input_sha256(other)
+    assert input_sha256(one) == input_sha256(
+        arr_book(make_book, balance_metrics={"arr": 0.15, "accounts": 0.2})
+    )
