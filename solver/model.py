@@ -155,8 +155,9 @@ class PoolModel:
         self.fixed_total: int | None = None  # the pool's total load, when serving everyone makes it constant
         self.band_as_given = False
         # Every earlier phase is held at the best there is (proven, or at its floor: all served, no CSM
-        # out of band, no move): only then does the level phase's bound hold for every plan.
-        self.held_at_best = True
+        # out of band, no move): only then does the level phase's bound hold for every plan. Never on
+        # hours rounded up: those values are the model's, not the book's.
+        self.held_at_best = not self.hours_rounded
         self.max_moves = max_moves
         self.band_rows: BandConstraints | None = None  # the band phase's rows, once it has run
         self._variables(max_moves)
@@ -418,7 +419,7 @@ class PoolModel:
 
         moves_by_mip(self, self.band_rows, 0.3 * max(0.05, self.time_left()))
         ok, bound = self.run(self.moves_expr, 0.3)
-        if bound is not None:
+        if bound is not None and not self.hours_rounded:  # on rounded hours it bounds the model's plans only
             self.result.moves_bound = math.ceil(bound - 1e-9)
         self.hold_at_most(self.moves_expr, self.hint_sum(lambda k, c: self.moved[k, c][0]))
         ok_arr, _ = self.run(self.arr_moved, 0.3)

@@ -116,7 +116,7 @@ def move_reason(
         return f"{info.id} over book-size cap ({before.count[info.id]} of {info.max_accounts} accounts)"
     if unit.size > 1 and len({cur for cur in unit.current if cur is not None}) > 1:
         return f"keeps parent {a.parent_id} together with {problem.csms[to].id}"
-    outside = _band_reason(problem, before, info.id, problem.csms[to].id, bands.get(info.pool))
+    outside = _band_reason(problem, before, unit, info.id, problem.csms[to].id, bands.get(info.pool))
     if outside is not None:
         return outside
     mean = pool_means.get(info.pool, 0.0)
@@ -142,20 +142,30 @@ def with_health_hours(reason: str, account: Account, pair: Pair | None, policy: 
 
 
 def _band_reason(
-    problem: Problem, before: BookToday, giver: str, taker: str, totals: BandTotals | None
+    problem: Problem, before: BookToday, unit: Unit, giver: str, taker: str, totals: BandTotals | None
 ) -> str | None:
     """A move made for a balanced figure says so: the first band of `balance_metrics` (in the order given)
-    that the giving or the taking CSM is outside today, with their figure and their band."""
+    that the move brings a CSM towards, the giver above it or the taker below it, with their figure today
+    and their band. A move that carries none of a band's figure (a green account, for red accounts) is not
+    made for that band."""
     if totals is None:
         return None
     figures, cap_total = totals
+    eps = Fraction(1, 10**6)
     for b, band in enumerate(problem.bands):
-        for who in (giver, taker):
+        carried = sum(
+            account_figure(problem.account(i), band, problem.book, problem.today) for i in unit.accounts
+        )
+        if carried <= 0:
+            continue
+        for who, gives in ((giver, True), (taker, False)):
             cap = problem.csms[problem.csm_index[who]].capacity
             lo, hi = band_edges(band, Fraction(figures[b]), Fraction(cap_total), Fraction(cap))
             had = before.figures.get(who, [0.0] * len(problem.bands))[b]
-            if had > hi + Fraction(1, 10**6) or had < lo - Fraction(1, 10**6):
-                return f"{who} {_holds(band, had)}, band {_edge(band, lo)}–{_edge(band, hi)}"
+            if (had > hi + eps) if gives else (had < lo - eps):
+                return (
+                    f"{who} {_holds(band, had)}, band {_edge(band, max(lo, Fraction(0)))}–{_edge(band, hi)}"
+                )
     return None
 
 

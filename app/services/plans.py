@@ -40,7 +40,7 @@ from app.services.partial import check_partial_book, choose_moves, partial_detai
 from app.services.scenario import apply_scenario, scenario_record
 from app.services.snapshots import job_policy, solved_book, store_book_snapshot
 from solver.errors import describe_validation_error
-from solver.schema import Book, Policy, check_balance_metrics
+from solver.schema import Book, Policy, check_balance_metrics, check_segments
 
 _JOBS = PlanJob.__table__  # type: ignore[attr-defined]
 _ACCOUNTS = AccountRow.__table__  # type: ignore[attr-defined]
@@ -76,10 +76,13 @@ def apply_overrides(book: Book, overrides: dict[str, Any]) -> Book:
         raise BookError("policy." + describe_validation_error(exc)) from None
     planned = book.model_copy(update={"policy": policy})
     try:
-        # What the book's own validation says of its policy, said of the overridden one too.
+        # What the book's own validation says of its policy (its segments, its metrics), said of the
+        # overridden one too.
+        check_segments(planned)
         check_balance_metrics(planned)
     except ValueError as exc:
-        raise BookError(str(exc), field="policy.balance_metrics") from None
+        message = str(exc)
+        raise BookError(message, field=message.split(": ", 1)[0] if ": " in message else "policy") from None
     return planned
 
 

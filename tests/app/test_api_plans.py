@@ -278,3 +278,11 @@ def test_a_progress_write_that_cannot_get_the_database_does_not_fail_the_job(
     plan_id = _plan(api)
     job = api.wait_for(plan_id, ("succeeded", "failed"))
     assert job["status"] == "succeeded", job
+
+
+def test_a_segment_override_the_book_cannot_use_is_a_422_not_a_failed_job(api: Api) -> None:
+    api.put("/v1/book", json=small_book())
+    answer = api.post("/v1/plans", json={"policy": {"tiers": {"platinum": {"label": "P"}}}})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["field"] == "policy.tiers.platinum"
+    assert "needs hours_per_year or activities" in answer.text

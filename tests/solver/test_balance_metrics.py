@@ -377,3 +377,28 @@ def test_the_input_fingerprint_keeps_the_order_of_the_metrics(make_book: MakeBoo
     assert input_sha256(one) == input_sha256(
         arr_book(make_book, balance_metrics={"arr": 0.15, "accounts": 0.2})
     )
+
+
+def test_a_move_that_carries_no_red_account_does_not_say_it_was_made_for_the_red_accounts_band(
+    make_book: MakeBook,
+) -> None:
+    # c0 holds three red accounts, c1-c3 three green each (all 10 h). Red accounts spread to two other
+    # CSMs; a green account that follows to keep the hours even carries no red account.
+    accounts = [{"id": f"r{i}", "hours_per_year": 10, "current_csm": "c0", "health": "red"} for i in range(3)]
+    for k in range(1, 4):
+        accounts += [
+            {"id": f"g{k}{i}", "hours_per_year": 10, "current_csm": f"c{k}", "health": "green"}
+            for i in range(3)
+        ]
+    book = make_book(
+        accounts,
+        [{"id": f"c{k}", "capacity_hours": 100} for k in range(4)],
+        balance_metrics={"red_accounts": 0.5},
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert plan.moves
+    for move in plan.moves:
+        carries_red = move.account.startswith("r")
+        assert ("red accounts" in move.reason) == carries_red, (move.account, move.reason)
+        assert "band -" not in move.reason  # a count band never shows a negative low edge

@@ -80,3 +80,55 @@ def test_the_utilization_bound_stays_below_the_book_utilization_that_rounding_ra
     assert_valid_plan(book, plan)
     (pool,) = plan.pools
     assert pool.max_utilization_bound <= 0.60004
+
+
+def test_with_the_hours_band_the_utilization_bound_stays_below_a_plan_only_the_books_hours_allow(
+    make_book: MakeBook,
+) -> None:
+    # 34.5 | 20.5 + 27.5 | 16.493 + 17 + 14.507 h on three 100 h CSMs: 34.5 %, 48 %, 48 %, everyone inside
+    # the ±9 point band (34.5 % on its low edge), a level of 48 %. On rounded hours the last CSM has 48.01 h
+    # and the first falls out of the band, so the model's own best is higher.
+    hours = [34.5, 20.5, 16.493, 17.0, 14.507, 27.5]
+    book = make_book(
+        [{"id": f"a{i}", "hours_per_year": h} for i, h in enumerate(hours)],
+        [{"id": f"c{k}", "capacity_hours": 100} for k in range(3)],
+        balance_tolerance=0.09,
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert plan.status == "feasible"
+    assert plan.pools[0].max_utilization_bound <= 0.48
+
+
+def test_no_moves_bound_is_claimed_from_rounded_hours(make_book: MakeBook) -> None:
+    # Both accounts fit their CSM (100.000 h of 100 h); rounded up they do not, and one moves.
+    book = make_book(
+        [
+            {"id": "a", "arr": 1000, "hours_per_year": 50.001, "current_csm": "c0"},
+            {"id": "b", "arr": 1000, "hours_per_year": 49.999, "current_csm": "c0"},
+        ],
+        [{"id": "c0", "capacity_hours": 100}, {"id": "c1", "capacity_hours": 100}],
+        balance_tolerance=1.0,
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    (pool,) = plan.pools
+    assert pool.status == "feasible"
+    assert pool.moves_bound is None or pool.moves_bound == 0
+
+
+def test_min_cost_on_rounded_hours_claims_no_optimum_and_bounds_the_cost_by_zero(make_book: MakeBook) -> None:
+    # Both accounts fit c0 at no cost (100.000 h); rounded up one of them must go to c1 at cost 10.
+    book = make_book(
+        [
+            {"id": "a", "arr": 1000, "hours_per_year": 50.001},
+            {"id": "b", "arr": 1000, "hours_per_year": 49.999},
+        ],
+        [{"id": "c0", "capacity_hours": 100}, {"id": "c1", "capacity_hours": 100}],
+        [{"account": "a", "csm": "c1", "cost": 10}, {"account": "b", "csm": "c1", "cost": 10}],
+        objective="min_cost",
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert plan.status == "feasible"
+    assert plan.cost_bound is not None and plan.cost_bound <= 0
