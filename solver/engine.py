@@ -111,7 +111,7 @@ def solve(
         elapsed, horizon = 0.0, max(0.2, limit * 0.9 - 0.3)
     else:
         elapsed = time.monotonic() - started
-        horizon = max(elapsed + 0.2, limit - finishing_seconds(problem))
+        horizon = max(elapsed + 0.2, limit - finishing_seconds(problem, limit))
     available = horizon - elapsed
     # Tight pools first serve what they can by exchanges and re-cuts, in turns by the ARR at stake.
     serve_seconds = available * SERVE_FIRST_SHARE
@@ -119,24 +119,33 @@ def solve(
     first_pass_end = elapsed + available * 0.7
     run.first_pass(first_pass_end - (serve_seconds if pol.deterministic else 0.0))
     run.second_pass(horizon, first_pass_end)
-    run.last_arr_repair()
+    run.last_arr_repair(arr_repair_seconds(problem, limit))
     return schedule_handoffs(book, assemble_plan(problem, run.state, run.results, info()))
 
 
-# After the passes: the last ARR band repair (at most 1.5 s, books with an ARR band), then the plan's
-# assembly and handoff schedule (5.2 s for 100,000 accounts on this project's machine, 0.5 s for 20,000;
-# 80 us an account leaves room for a noisy machine), and a margin.
+# After the passes: the last ARR band repair (books with an ARR band: 1.5 s, or a tenth of a shorter
+# limit's 15 s), then the plan's assembly and handoff schedule (5.2 s for 100,000 accounts on this
+# project's machine, 0.5 s for 20,000; 80 us an account leaves room for a noisy machine), and a margin.
 ARR_REPAIR_SECONDS = 1.5
+ARR_REPAIR_SHARE = 0.1
 FINISHING_SECONDS_PER_ACCOUNT = 80e-6
 FINISHING_MARGIN_SECONDS = 0.3
 
 
-def finishing_seconds(problem: Problem) -> float:
+def arr_repair_seconds(problem: Problem, limit: float) -> float:
+    """The last ARR band repair's time: none without an ARR band (or for min_cost)."""
+    if problem.book.policy.objective == "min_cost" or not any(b.metric == "arr" for b in problem.bands):
+        return 0.0
+    return min(ARR_REPAIR_SECONDS, ARR_REPAIR_SHARE * limit)
+
+
+def finishing_seconds(problem: Problem, limit: float) -> float:
     """The time the solve keeps back from its limit for what follows the passes."""
-    repair = ARR_REPAIR_SECONDS if any(b.metric == "arr" for b in problem.bands) else 0.0
-    if problem.book.policy.objective == "min_cost":
-        repair = 0.0
-    return FINISHING_MARGIN_SECONDS + repair + FINISHING_SECONDS_PER_ACCOUNT * len(problem.book.accounts)
+    return (
+        FINISHING_MARGIN_SECONDS
+        + arr_repair_seconds(problem, limit)
+        + FINISHING_SECONDS_PER_ACCOUNT * len(problem.book.accounts)
+    )
 
 
 class _Run:
@@ -247,12 +256,12 @@ class _Run:
             self.results[pool.index] = (again, method + ", second pass")
             self.report(f"pool {pool.name} (second pass)", len(problem.pools))
 
-    def last_arr_repair(self) -> None:
+    def last_arr_repair(self, seconds: float) -> None:
         """The second pass may have moved ARR again: a last ARR band repair (swaps that move only ARR),
-        1.5 s for all pools together."""
+        `seconds` for all pools together."""
         if self.min_cost:
             return
-        repair_until = time.monotonic() + ARR_REPAIR_SECONDS
+        repair_until = time.monotonic() + seconds
         for pool in self.problem.pools:
             if pool.index in self.results and not self.results[pool.index][0].proven:
                 even_out_arr_by_swaps(

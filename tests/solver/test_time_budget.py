@@ -36,9 +36,9 @@ def test_a_tight_book_searches_until_the_limit_less_the_finishing_reserve_counti
     passes_ended: list[float] = []
     last_repair = solver.engine._Run.last_arr_repair
 
-    def mark(self: Any) -> None:
+    def mark(self: Any, seconds: float) -> None:
         passes_ended.append(time.monotonic())
-        last_repair(self)
+        last_repair(self, seconds)
 
     monkeypatch.setattr(solver.engine, "construct", slow_construct)
     monkeypatch.setattr(solver.engine._Run, "last_arr_repair", mark)
@@ -46,7 +46,7 @@ def test_a_tight_book_searches_until_the_limit_less_the_finishing_reserve_counti
     plan = solve(book, time_limit=LIMIT)
     assert_valid_plan(book, plan)
     assert plan.status == "feasible", "the book must leave pools unproven for the search to use the limit"
-    reserve = finishing_seconds(build_problem(book))
+    reserve = finishing_seconds(build_problem(book), LIMIT)
     assert reserve < 0.5  # no ARR band, 1,000 accounts
     searched = passes_ended[0] - started
     # The old budget (90 % of the limit less 0.3 s, construction counted twice) ended the passes by
@@ -55,16 +55,16 @@ def test_a_tight_book_searches_until_the_limit_less_the_finishing_reserve_counti
     assert searched <= LIMIT - reserve + 1.0, f"the passes ran to {searched:.2f} s of {LIMIT} s"
 
 
-def test_the_reserve_grows_with_the_book_and_with_the_arr_band_repair() -> None:
+def test_the_reserve_grows_with_the_book_and_with_the_arr_band_repair_held_to_a_tenth_of_the_limit() -> None:
     plain = build_problem(books.generate_book(1000, seed=3))
     larger = build_problem(books.generate_book(3000, seed=3))
-    assert finishing_seconds(larger) - finishing_seconds(plain) == pytest.approx(
+    assert finishing_seconds(larger, 30) - finishing_seconds(plain, 30) == pytest.approx(
         2000 * solver.engine.FINISHING_SECONDS_PER_ACCOUNT
     )
     book = books.generate_book(1000, seed=3)
-    with_arr = book.model_copy(
-        update={"policy": book.policy.model_copy(update={"balance_metrics": {"arr": 0.15}})}
+    with_arr = build_problem(
+        book.model_copy(update={"policy": book.policy.model_copy(update={"balance_metrics": {"arr": 0.15}})})
     )
-    assert finishing_seconds(build_problem(with_arr)) - finishing_seconds(plain) == pytest.approx(
-        solver.engine.ARR_REPAIR_SECONDS
-    )
+    assert finishing_seconds(with_arr, 30) - finishing_seconds(plain, 30) == pytest.approx(1.5)
+    # A 5 s solve keeps 0.5 s for the repair, not 1.5 s of its 5.
+    assert finishing_seconds(with_arr, 5) - finishing_seconds(plain, 5) == pytest.approx(0.5)
