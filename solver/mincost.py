@@ -113,7 +113,7 @@ def plan_min_cost_pool(
 ) -> tuple[SubResult, str]:
     """Improve the pool's plan for min_cost within `budget` seconds; `state` holds the constructed plan."""
     res, method = _plan_min_cost_pool(problem, state, pool, params, budget)
-    if any(problem.units[i].rounded_up for i in pool.units):
+    if pool.hours_rounded:
         # Hours finer than a hundredth are rounded up in the model: its proofs speak of the rounded hours,
         # where a cheaper plan may fit the book's own. Costs are never negative: 0 bounds every plan.
         res.proven = False

@@ -138,9 +138,7 @@ class PoolModel:
         self.result.exact = not self.skip_bands and (arr_split == "none" or (arr_split == "exact" and whole))
         # Hours finer than a hundredth are rounded up (capacity down): the model's plans keep every rule, but
         # its proofs speak of the rounded hours, not the book's.
-        self.hours_rounded = any(
-            problem.units[i].rounded_up for p in {u.pool for u in self.units} for i in problem.pools[p].units
-        )
+        self.hours_rounded = any(problem.pools[p].hours_rounded for p in {u.pool for u in self.units})
         self.result.exact &= not self.hours_rounded
         self.classes = make_classes(problem, self.units, csm_set, arr_split)
         self.model = cp_model.CpModel()

@@ -175,8 +175,8 @@ def _pool_summary(
     level = max((state.utilization(c) for c in caps), default=0.0)
     own = pool_plan_bound(problem, state, pool, serve_proven=res.serve_proven)
     bound = max(x for x in (own, res.level_bound, 0.0) if x is not None)
-    rounded = sum(problem.units[i].rounded_up for i in pool.units)
-    if rounded and caps:
+    if pool.hours_rounded and caps:
+        rounded = sum(problem.units[i].rounded_up for i in pool.units)
         # Hours finer than a hundredth are rounded up in the model (capacity down): the bound, proven on
         # those, is lowered by what the rounding can add to a CSM's utilization.
         bound = max(0.0, bound - (rounded + 1) / min(problem.csms[c].capacity for c in caps))

@@ -97,6 +97,7 @@ class Pool:
     name: str
     csms: list[int]
     units: list[int]
+    hours_rounded: bool = False  # some unit's hours were rounded up (Unit.rounded_up): no proof is exact
     # bounds.pool_served_arr_bound's answer, once computed (it depends on the book alone).
     served_arr_bound: int | None = field(default=None, repr=False, compare=False)
 
@@ -478,7 +479,8 @@ def _pools(units: list[Unit], csms: list[CsmInfo], book: Book) -> list[Pool]:
         used[name] = used.get(name, 0) + 1
         if used[name] > 1:
             name = f"{name} #{used[name]}"
-        pool = Pool(index=len(pools), name=name, csms=pool_csms, units=pool_units)
+        rounded = any(units[i].rounded_up for i in pool_units)
+        pool = Pool(index=len(pools), name=name, csms=pool_csms, units=pool_units, hours_rounded=rounded)
         for c in pool_csms:
             csms[c].pool = pool.index
         for u_index in pool_units:

@@ -258,11 +258,17 @@ class Book(_Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Book:
-        check_references(self)
-        check_segments(self)
-        check_identities(self)
-        check_balance_metrics(self)
+        check_book(self)
         return self
+
+
+def check_book(book: Book) -> None:
+    """What holds across a book's parts (raises ValueError naming the field): references, segments,
+    identities, balance metrics. Run by the Book model, and again on a book whose policy was replaced."""
+    check_references(book)
+    check_segments(book)
+    check_identities(book)
+    check_balance_metrics(book)
 
 
 def check_references(book: Book) -> None:

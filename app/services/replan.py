@@ -15,7 +15,8 @@ from app.errors import BookError, Conflict, NotFound
 from app.models import PlanCreated, PlanJob, PlanMove, ReplanRequest
 from app.runner.base import JobRunner
 from app.services.keys import Principal
-from app.services.plans import input_sha256, plan_url, time_limit_for
+from app.services.plan_policy import time_limit_for
+from app.services.plans import input_sha256, plan_url
 from app.services.snapshots import solved_book
 from solver import policy as rules
 from solver.schema import Book, Pair

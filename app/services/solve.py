@@ -12,13 +12,8 @@ from app.core.db import Database
 from app.errors import BookError, Busy, Conflict, SolveFailed, TooLarge
 from app.models import IdempotencyKey
 from app.runner.child import run_to_completion
-from app.services.plans import (
-    body_sha256,
-    check_solve_limits,
-    existing_idempotency_key,
-    time_limit_for,
-    with_service_defaults,
-)
+from app.services.plan_policy import check_solve_limits, time_limit_for, with_service_defaults
+from app.services.plans import body_sha256, existing_idempotency_key
 from solver.schema import Book
 
 ROUTE = "POST /v1/solve"
