@@ -75,7 +75,7 @@ def plan_fairness(problem: Problem, state: State) -> list[Fairness]:
             p = pairs.get((a.id, who))
             for name, band in shown:
                 if name == "hours":
-                    add = float(math.ceil(rules.pair_hours(a, p, pol) * HOURS_SCALE - 1e-6))
+                    add = _scaled_hours(rules.pair_hours(a, p, pol))
                 elif name == "arr":
                     add = a.arr
                 else:
@@ -85,10 +85,10 @@ def plan_fairness(problem: Problem, state: State) -> list[Fairness]:
     holders = set(before["hours"])
     out: list[Fairness] = []
     for pool in problem.pools:
-        members = [c for c in pool.csms if not problem.csms[c].left and problem.csms[c].capacity > 0]
+        members = [c for c in pool.csms if not problem.csms[c].left and problem.csms[c].book_capacity > 0]
         if not members:
             continue
-        caps = {problem.csms[c].id: Fraction(problem.csms[c].capacity, HOURS_SCALE) for c in members}
+        caps = {problem.csms[c].id: Fraction(problem.csms[c].book_capacity, HOURS_SCALE) for c in members}
         had_any = bool(holders & caps.keys())
         for name, band in shown:
             t = tol if name == "hours" else None
@@ -104,6 +104,14 @@ def plan_fairness(problem: Problem, state: State) -> list[Fairness]:
                 )
             )
     return out
+
+
+def _scaled_hours(hours: float) -> float:
+    """An account's hours in hundredths, as the book gives them: whole where they are whole hundredths (so
+    a CSM's sum is exact), as they are where finer."""
+    scaled = hours * HOURS_SCALE
+    whole = round(scaled)
+    return float(whole) if abs(scaled - whole) <= 1e-6 else scaled
 
 
 def fairness_of(book: Book, plan: Plan) -> list[Fairness]:

@@ -13,7 +13,7 @@ from solver.neighbourhood import (
     count_moves_pool,
 )
 from solver.plan_reasons import band_totals, book_today, move_reason, unassigned_reason, with_health_hours
-from solver.prepare import HOURS_SCALE, Pool, Problem
+from solver.prepare import HOURS_SCALE, CsmInfo, Pool, Problem
 from solver.schema import (
     Assignment,
     CSMLoad,
@@ -51,7 +51,8 @@ def assemble_plan(
     book = problem.book
     pol = book.policy
     assignments, unassigned, moves, total_cost = _assignments_and_moves(problem, state)
-    loads = _csm_loads(problem, state)
+    hours = book_hours(problem, state)
+    loads = _csm_loads(problem, state, hours)
     summaries: list[PoolSummary] = []
     all_optimal = True
     overall_bound = 0.0
@@ -59,7 +60,7 @@ def assemble_plan(
     cost_bound = 0.0 if min_cost else None
     for pool in problem.pools:
         res, method = results.get(pool.index, (SubResult(proven=False), "not improved (stopped)"))
-        summary, bound = _pool_summary(problem, state, pool, res, method)
+        summary, bound = _pool_summary(problem, state, pool, res, method, hours)
         if min_cost:
             if res.cost_bound is not None and cost_bound is not None:
                 cost_bound += res.cost_bound
@@ -70,7 +71,7 @@ def assemble_plan(
         summaries.append(summary)
     max_util = max((ld.utilization for ld in loads if ld.capacity_hours > 0), default=0.0) if loads else None
     true_max = max(
-        (state.utilization(info.index) for info in problem.csms if not info.left and info.capacity > 0),
+        (book_utilization(info, hours) for info in problem.csms if not info.left and info.book_capacity > 0),
         default=0.0,
     )
     overall_bound = min(overall_bound, true_max)
@@ -147,15 +148,39 @@ def _assignments_and_moves(
     return assignments, unassigned, moves, total_cost
 
 
-def _csm_loads(problem: Problem, state: State) -> list[CSMLoad]:
+def book_hours(problem: Problem, state: State) -> list[float]:
+    """Each CSM's hours (scaled) as the book counts them: the model's, which are exact where every hours
+    figure is a whole hundredth; in a pool with finer hours (rounded up in the model), the accounts' own."""
+    hours = [float(x) for x in state.load]
+    rounded = {c for p in problem.pools if p.hours_rounded for c in p.csms}
+    if not rounded:
+        return hours
+    book = problem.book
+    pairs = rules.pairs_index(book) if book.pairs else {}
+    for c in rounded:
+        hours[c] = 0.0
+    for i, a in enumerate(book.accounts):
+        c = state.assign[problem.unit_of_account[i]]
+        if c in rounded:
+            csm_id = problem.csms[c].id
+            hours[c] += rules.pair_hours(a, pairs.get((a.id, csm_id)), book.policy) * HOURS_SCALE
+    return hours
+
+
+def book_utilization(info: CsmInfo, hours: list[float]) -> float:
+    """The CSM's hours in the book over their capacity (rounded down to the hundredth, as shown)."""
+    return hours[info.index] / info.book_capacity if info.book_capacity > 0 else 0.0
+
+
+def _csm_loads(problem: Problem, state: State, hours: list[float]) -> list[CSMLoad]:
     """Each CSM who has not left: hours, utilization, ARR, book size and their caps, and the pool."""
     pool_name = {p.index: p.name for p in problem.pools}
     return [
         CSMLoad(
             csm=info.id,
-            hours=round(state.load[info.index] / HOURS_SCALE, 2),
-            capacity_hours=round(info.capacity / HOURS_SCALE, 2),
-            utilization=round(state.utilization(info.index), 4) if info.capacity > 0 else 0.0,
+            hours=round(hours[info.index] / HOURS_SCALE, 2),
+            capacity_hours=round(info.book_capacity / HOURS_SCALE, 2),
+            utilization=round(book_utilization(info, hours), 4),
             arr=round(state.arr[info.index], 2),
             arr_cap=info.arr_cap,
             accounts=state.count[info.index],
@@ -168,11 +193,11 @@ def _csm_loads(problem: Problem, state: State) -> list[CSMLoad]:
 
 
 def _pool_summary(
-    problem: Problem, state: State, pool: Pool, res: SubResult, method: str
+    problem: Problem, state: State, pool: Pool, res: SubResult, method: str, hours: list[float]
 ) -> tuple[PoolSummary, float]:
     """The pool's figures, status and bounds, and its level bound before rounding (for the plan's)."""
     caps = [c for c in pool.csms if problem.csms[c].capacity > 0]
-    level = max((state.utilization(c) for c in caps), default=0.0)
+    level = max((book_utilization(problem.csms[c], hours) for c in caps), default=0.0)
     own = pool_plan_bound(problem, state, pool, serve_proven=res.serve_proven)
     bound = max(x for x in (own, res.level_bound, 0.0) if x is not None)
     if pool.hours_rounded and caps:
@@ -196,8 +221,8 @@ def _pool_summary(
     served_arr = sum(problem.units[i].arr for i in pool.units if state.assign[i] != UNASSIGNED)
     # The model's bound (its MIP or CP-SAT's) where it has one, and the pool's relaxation always.
     arr_bound = min(b for b in (res.served_arr_bound, pool_served_arr_bound(problem, pool)) if b is not None)
-    demand = sum(state.load[c] for c in pool.csms) / HOURS_SCALE
-    cap_hours = sum(problem.csms[c].capacity for c in pool.csms) / HOURS_SCALE
+    demand = sum(hours[c] for c in pool.csms) / HOURS_SCALE
+    cap_hours = sum(problem.csms[c].book_capacity for c in pool.csms) / HOURS_SCALE
     summary = PoolSummary(
         pool=pool.name,
         csms=[problem.csms[c].id for c in pool.csms],

@@ -115,9 +115,7 @@ def fairness_problems(book: Book, plan: Plan) -> list[str]:
             mine = totals[when].setdefault(who, {name: Fraction(0) for name, _, _ in shown})
             for name, _, _ in shown:
                 if name == "hours":
-                    mine[name] += Fraction(
-                        math.ceil(rules.pair_hours(a, pairs.get((a.id, who)), pol) * 100 - 1e-6), 100
-                    )
+                    mine[name] += Fraction(str(rules.pair_hours(a, pairs.get((a.id, who)), pol)))
                 else:
                     mine[name] += _contribution(a, name, book, today)
     for pool in plan.pools:

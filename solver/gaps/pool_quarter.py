@@ -139,6 +139,17 @@ class _Placement:
     free_for_team: defaultdict[Vec, int] = field(default_factory=lambda: defaultdict(int))
     dedicated: int = 0
     dedicated_hires: int = 0
+    # The exact hours each CSM keeps (for the need: pinned; for the team: kept), rounded once on the sum.
+    need_held_hours: dict[str, float] = field(default_factory=dict)
+    team_held_hours: dict[str, float] = field(default_factory=dict)
+
+
+def _held_hours_added(totals: dict[str, float], who: str, hours: float) -> int:
+    """The scaled hours a kept group adds to what `who` keeps. The sum is rounded up to the hundredth once,
+    not each group: three pinned 33.333 h accounts fill a 100 h CSM, as they do in the book."""
+    before = scale_hours(totals[who]) if who in totals else 0
+    totals[who] = totals.get(who, 0.0) + hours
+    return scale_hours(totals[who]) - before
 
 
 def _place_groups(
@@ -155,10 +166,12 @@ def _place_groups(
         oversize = not _fits(vec, profile_vec)
         current = members[0].account.current_csm
         keeper = _keeper(holder, current, team, seat_by_id)
+        exact_hours = sum(m.hours for m in members)
         if keeper is not None:
             room = team[keeper]
-            for d in range(3):
-                room[d] -= vec[d]
+            room[0] -= _held_hours_added(placed.team_held_hours, keeper, exact_hours)
+            room[1] -= vec[1]
+            room[2] -= vec[2]
         _place_for_need(placed, vec, holder, members, oversize, notes)
         if keeper is None:
             _place_for_team(placed, vec, current, oversize, team)
@@ -184,8 +197,9 @@ def _place_for_need(
     of its own (the plan will flag it too); any other group is free to pack."""
     if holder is not None:
         held = placed.profile_held.setdefault(holder, [0, 0, 0])
-        for d in range(3):
-            held[d] += vec[d]
+        held[0] += _held_hours_added(placed.need_held_hours, holder, sum(m.hours for m in members))
+        held[1] += vec[1]
+        held[2] += vec[2]
     elif oversize:
         placed.dedicated += 1
         notes.append(_oversize_note(vec, members))

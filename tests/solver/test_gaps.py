@@ -504,3 +504,20 @@ def test_the_engine_serves_every_account_with_csms_needed_csms_and_not_with_one_
     assert enough.unassigned == [] and enough.status in ("optimal", "feasible")
     short = solve(staffed(needed - 1))
     assert short.unassigned or short.status == "infeasible"
+
+
+def test_pinned_hours_finer_than_a_hundredth_leave_the_room_the_book_leaves() -> None:
+    # 2 x 49.995 h pinned to c leave 0.01 h of the 100 h profile: the 0.01 h account fits there. Rounded up
+    # one by one (50.00 h each), the pinned accounts would fill c and the last account would need a hire.
+    report = hiring_gaps(
+        book(
+            [
+                *accounts(2, 49.995, prefix="p", current_csm="c", pinned=True),
+                {"id": "free", "hours_per_year": 0.01},
+            ],
+            [{"id": "c"}],
+            capacity_hours=100,
+        )
+    )
+    pool = only_pool(report)
+    assert pool.csms_needed == 1 and pool.hires == 0 and pool.notes == []

@@ -132,3 +132,56 @@ def test_min_cost_on_rounded_hours_claims_no_optimum_and_bounds_the_cost_by_zero
     assert_valid_plan(book, plan)
     assert plan.status == "feasible"
     assert plan.cost_bound is not None and plan.cost_bound <= 0
+
+
+def test_csm_loads_count_the_books_own_hours_not_the_rounded_ones(make_book: MakeBook) -> None:
+    # A red account at 1.15 x 2.5 h needs 2.875 h; the model counts 2.88 h. 100 of them are 287.5 h.
+    book = make_book(
+        [
+            {"id": f"a{i}", "tier": "smb", "arr": 5000, "hours_per_year": 2.5, "health": "red"}
+            for i in range(100)
+        ],
+        [{"id": "c", "tiers": ["smb"], "capacity_hours": 300}],
+        health_hours={"red": 1.15},
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    (load,) = plan.csm_loads
+    assert load.hours == 287.5 and load.utilization == round(287.5 / 300, 4)
+    assert plan.max_utilization == round(287.5 / 300, 4) == plan.pools[0].max_utilization
+    assert plan.pools[0].demand_hours == 287.5
+    hours = next(f for f in plan.fairness if f.metric == "hours")
+    assert hours.after.max == round(287.5 / 300, 6)
+
+
+def test_pinned_accounts_filling_a_csm_to_the_thousandth_leave_the_room_the_book_leaves(
+    make_book: MakeBook,
+) -> None:
+    # 2 x 49.995 h pinned to a 100 h CSM leave 0.01 h; rounded up to 50.00 h each they would leave none.
+    book = make_book(
+        [
+            *(
+                {"id": f"p{i}", "hours_per_year": 49.995, "current_csm": "c", "pinned": True}
+                for i in range(2)
+            ),
+            {"id": "free", "hours_per_year": 0.01},
+        ],
+        [{"id": "c", "capacity_hours": 100}],
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert plan.status != "infeasible" and not plan.unassigned
+    assert plan.csm_loads[0].capacity_hours == 100 and plan.csm_loads[0].hours == 100
+
+
+def test_pinned_accounts_filling_a_csm_to_the_thousandth_are_not_diagnosed_as_an_overload(
+    make_book: MakeBook,
+) -> None:
+    # 3 x 33.333 h = 99.999 h of 100 h; rounded up, 100.02 h.
+    book = make_book(
+        [{"id": f"p{i}", "hours_per_year": 33.333, "current_csm": "c", "pinned": True} for i in range(3)],
+        [{"id": "c", "capacity_hours": 100}],
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert plan.status != "infeasible" and not plan.diagnosis and len(plan.assignments) == 3
