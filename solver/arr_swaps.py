@@ -12,7 +12,7 @@ from collections import defaultdict
 from fractions import Fraction
 
 from solver.metrics import Band, integer_edges
-from solver.prepare import Pool, Problem, Unit
+from solver.problem import Pool, Problem, Unit
 from solver.state import UNASSIGNED, State, home_csm
 
 CANDIDATES = 6

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from solver.metrics import band_edges
-from solver.prepare import Pool, Problem, Unit
+from solver.problem import Pool, Problem, Unit
 from solver.state import State
 
 # A CSM this close outside an edge counts as inside now, and a figure this close inside an edge as outside

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from solver.prepare import Pool, Problem, Unit
+from solver.problem import Pool, Problem, Unit
 from solver.state import UNASSIGNED, State
 
 

@@ -15,7 +15,7 @@ from typing import cast
 
 from ortools.sat.python import cp_model
 
-from solver.prepare import Problem, Unit
+from solver.problem import Problem, Unit
 from solver.state import UNASSIGNED, State, home_csm
 
 

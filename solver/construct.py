@@ -11,7 +11,8 @@ from __future__ import annotations
 import heapq
 
 from solver.level_search import pull_into_band
-from solver.prepare import Pool, Problem, Unit, shared_set
+from solver.prepare import shared_set
+from solver.problem import Pool, Problem, Unit
 from solver.state import UNASSIGNED, State, home_csm
 
 

@@ -37,7 +37,8 @@ from solver.pool_improve import (
     serve_first,
     serve_more_by_recuts,
 )
-from solver.prepare import Pool, Problem, build_problem
+from solver.prepare import build_problem
+from solver.problem import Pool, Problem
 from solver.schema import (
     Book,
     Plan,

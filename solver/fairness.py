@@ -14,7 +14,8 @@ from fractions import Fraction
 
 from solver import policy as rules
 from solver.metrics import Band, account_figure, band_edges
-from solver.prepare import HOURS_SCALE, Problem, build_problem
+from solver.prepare import build_problem
+from solver.problem import HOURS_SCALE, Problem
 from solver.schema import Book, Fairness, FairnessFigures, Plan
 from solver.state import UNASSIGNED, State
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from solver.prepare import Pool, Problem, Unit, shared_set
+from solver.prepare import shared_set
+from solver.problem import Pool, Problem, Unit
 from solver.state import State, home_csm, pool_mean
 
 

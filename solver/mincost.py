@@ -52,7 +52,7 @@ from solver.neighbourhood import (
     large_neighbourhood_search,
     moves_budget,
 )
-from solver.prepare import Pool, Problem
+from solver.problem import Pool, Problem
 from solver.state import UNASSIGNED, State
 
 # Options per unit in the core MIP (by Lagrangian reduced cost), on top of the unit's current CSM;

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ortools.math_opt.python import mathopt
 
 from solver.neighbourhood import moves_budget
-from solver.prepare import Pool, Problem, Unit
+from solver.problem import Pool, Problem, Unit
 from solver.state import UNASSIGNED, State
 
 # Seconds per account–CSM pair to build and solve the LP; a pool whose LP would eat more than a third of

@@ -30,7 +30,7 @@ from solver.classes import as_expr as _expr
 from solver.cpsat import new_solver, set_domain, set_objective, weighted_sum
 from solver.level import settle_level
 from solver.metrics import Band, integer_edges
-from solver.prepare import Problem
+from solver.problem import Problem
 from solver.serve_phase import serve
 from solver.state import UNASSIGNED, State, home_csm
 

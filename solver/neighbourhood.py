@@ -10,7 +10,7 @@ import time
 
 from solver.bounds import pool_level_bound
 from solver.model import Params, PoolTotals, SubResult, optimize
-from solver.prepare import Pool, Problem
+from solver.problem import Pool, Problem
 from solver.state import UNASSIGNED, State, home_csm
 
 # A pool whose model would exceed this many assignment variables is improved by large-neighbourhood

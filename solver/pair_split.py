@@ -8,7 +8,8 @@ import time
 from random import Random
 
 from solver.level_search import movable_freely
-from solver.prepare import Pool, Problem, Unit, shared_set
+from solver.prepare import shared_set
+from solver.problem import Pool, Problem, Unit
 from solver.state import State
 
 

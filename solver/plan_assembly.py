@@ -13,7 +13,7 @@ from solver.neighbourhood import (
     count_moves_pool,
 )
 from solver.plan_reasons import band_totals, book_today, move_reason, unassigned_reason, with_health_hours
-from solver.prepare import HOURS_SCALE, CsmInfo, Pool, Problem
+from solver.problem import HOURS_SCALE, CsmInfo, Pool, Problem
 from solver.schema import (
     Assignment,
     CSMLoad,

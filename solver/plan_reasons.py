@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from solver import policy as rules
 from solver.metrics import Band, account_figure, band_edges
-from solver.prepare import HOURS_SCALE, Problem, Unit, hours_text, money
+from solver.problem import HOURS_SCALE, Problem, Unit, hours_text, money
 from solver.schema import (
     BUILTIN_TIERS,
     Account,

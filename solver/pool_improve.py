@@ -19,7 +19,7 @@ from solver.neighbourhood import (
     moves_budget,
 )
 from solver.pair_split import split_pairs_exactly
-from solver.prepare import Pool, Problem
+from solver.problem import Pool, Problem
 from solver.serve_repack import REPACK_SECONDS, Repacker, serve_more_by_repacking
 from solver.serve_swaps import serve_more_by_exchanges
 from solver.state import UNASSIGNED, State, pool_mean

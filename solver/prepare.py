@@ -2,7 +2,8 @@
 
 A *unit* is what the engine assigns: one account, or all the accounts of one parent company (they go to
 one CSM together). A *pool* is a connected group of CSMs and units (units only its CSMs may serve), so
-pools are solved independently. Hours are scaled to integers here, once (HOURS_SCALE), and nowhere else.
+pools are solved independently. Its data classes, and the scaling of hours to integers (done once, and
+nowhere else), are in `solver/problem.py`.
 """
 
 from __future__ import annotations
@@ -10,121 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Container
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
 
 from solver import policy as rules
-from solver.metrics import Band, account_figure, balance_bands
+from solver.metrics import account_figure, balance_bands
+from solver.pin_diagnosis import forced_moves_diagnosis, frozen_overload_diagnosis
+from solver.problem import CsmInfo, Pool, Problem, Unit, on_grid, scale_capacity, scale_hours
 from solver.schema import CSM, TIERS, Account, Book, Diagnosis, Pair, Policy
-
-# Integers inside the model: hours in hundredths of an hour, money in whole currency units.
-HOURS_SCALE = 100
-
-
-def scale_hours(hours: float) -> int:
-    return math.ceil(hours * HOURS_SCALE - 1e-6)
-
-
-def scale_capacity(hours: float) -> int:
-    return math.floor(hours * HOURS_SCALE + 1e-6)
-
-
-def on_grid(hours: float) -> bool:
-    """Are these hours a whole number of hundredths (what the model counts exactly)?"""
-    return abs(hours * HOURS_SCALE - round(hours * HOURS_SCALE)) <= 1e-6
-
-
-@dataclass
-class CsmInfo:
-    index: int
-    csm: CSM
-    # Scaled hours the model may fill over the coming year: the book's capacity rounded down to the
-    # hundredth, plus what rounding up added to the hours of units pinned or frozen with the CSM
-    # (`give_back_fixed_rounding`); `book_capacity` without that, what the plan shows utilization over.
-    capacity: int
-    full_capacity: float  # hours at full speed (for reasons)
-    arr_cap: float | None
-    max_accounts: int | None
-    left: bool
-    pool: int = -1
-    book_capacity: int = -1  # scaled, rounded down: set from `capacity` when built
-
-    def __post_init__(self) -> None:
-        if self.book_capacity < 0:
-            self.book_capacity = self.capacity
-
-    @property
-    def id(self) -> str:
-        return self.csm.id
-
-
-@dataclass
-class Unit:
-    index: int
-    accounts: list[int]  # indices into book.accounts
-    arr: float
-    hours: int  # scaled base hours (sum of the accounts' own hours)
-    eligible: list[int]  # CSM indices that may serve every account of the unit
-    hours_by_csm: dict[int, int] = field(default_factory=dict)  # pair overrides (scaled), when they differ
-    cost_by_csm: dict[int, float] = field(default_factory=dict)
-    soft_by_csm: dict[int, int] = field(default_factory=dict)  # soft region/language mismatches
-    current: list[str | None] = field(default_factory=list)  # current CSM id per account
-    fixed: int | None = None  # CSM index the unit must stay with (pin or freeze)
-    fixed_reason: str | None = None
-    released_freeze: str | None = None  # a freeze that could not hold (e.g. the CSM left)
-    pool: int = -1
-    no_csm_reason: str | None = None  # why no CSM is eligible
-    figures: tuple[int, ...] = ()  # per band of problem.bands: what the unit adds (ARR, counts), whole
-    # Hours figures of the unit finer than a hundredth, each rounded up in the model: the model counts the
-    # unit at most this many hundredths heavier than it is (0 on books whose hours are in hundredths).
-    rounded_up: int = 0
-
-    def hours_for(self, c: int) -> int:
-        return self.hours_by_csm.get(c, self.hours)
-
-    def least_hours(self, csms: Container[int]) -> int | None:
-        """The fewest hours the unit takes at an eligible CSM among `csms` (None: none of them is eligible)."""
-        if not self.hours_by_csm:
-            return self.hours if any(c in csms for c in self.eligible) else None
-        found = [self.hours_for(c) for c in self.eligible if c in csms]
-        return min(found) if found else None
-
-    def moves_if(self, csm_id: str) -> int:
-        """Accounts of the unit that would change CSM if it went to `csm_id`."""
-        return sum(1 for cur in self.current if cur is not None and cur != csm_id)
-
-    @property
-    def size(self) -> int:
-        return len(self.accounts)
-
-
-@dataclass
-class Pool:
-    index: int
-    name: str
-    csms: list[int]
-    units: list[int]
-    hours_rounded: bool = False  # some unit's hours were rounded up (Unit.rounded_up): no proof is exact
-    # bounds.pool_served_arr_bound's answer, once computed (it depends on the book alone).
-    served_arr_bound: int | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass
-class Problem:
-    book: Book
-    today: dt.date
-    csms: list[CsmInfo]
-    units: list[Unit]
-    pools: list[Pool]
-    unit_of_account: list[int]
-    csm_index: dict[str, int]
-    diagnosis: list[Diagnosis]
-    has_current: bool
-    bands: list[Band] = field(default_factory=list)  # the figures of policy.balance_metrics, in order
-
-    def account(self, i: int) -> Account:
-        return self.book.accounts[i]
 
 
 def _no_csm_reason(account: Account, csms: list[CSM], today: dt.date, book: Book) -> str:
@@ -263,29 +156,6 @@ def give_back_fixed_rounding(problem: Problem, pairs: dict[int, dict[int, Pair]]
         room = scale_capacity(rules.capacity_hours(info.csm, pol) - exact[c])
         if room >= 0:  # else the pins alone overload the CSM: diagnosed as such below
             info.capacity = given + room
-
-
-def forced_moves_diagnosis(problem: Problem) -> list[Diagnosis]:
-    """Frozen parent companies whose other accounts must change CSM, beyond what max_moves allows."""
-    cap = problem.book.policy.max_moves
-    if cap is None:
-        return []
-    forced = [(u, u.moves_if(problem.csms[u.fixed].id)) for u in problem.units if u.fixed is not None]
-    forced = [(u, n) for u, n in forced if n > 0]
-    total = sum(n for _, n in forced)
-    if total <= cap:
-        return []
-    accounts = [problem.account(i).id for u, _ in forced for i in u.accounts]
-    return [
-        Diagnosis(
-            rule="max_moves",
-            accounts=accounts,
-            excess=float(total - cap),
-            message=f"frozen accounts keep their parent companies with their CSM, which moves {total} other "
-            f"account{'s' if total != 1 else ''} of those parents, but max_moves is {cap}",
-            relaxation=f"raise max_moves to {total}, or unfreeze the accounts holding those parents",
-        )
-    ]
 
 
 def _make_unit(
@@ -540,97 +410,3 @@ def _pool_name(
     tier_part = "+".join(sorted(tiers, key=lambda t: -tiers[t])[:2]) or "no accounts"
     region_part = "+".join(sorted(regions, key=lambda r: -regions[r])[:2]) or "any region"
     return f"{tier_part} / {region_part}"
-
-
-def frozen_overload_diagnosis(problem: Problem) -> list[Diagnosis]:
-    """Pinned and frozen accounts that alone break a CSM's capacity, ARR cap or book-size cap."""
-    out: list[Diagnosis] = []
-    hours: dict[int, int] = defaultdict(int)
-    arr: dict[int, float] = defaultdict(float)
-    count: dict[int, int] = defaultdict(int)
-    held: dict[int, list[Unit]] = defaultdict(list)
-    for u in problem.units:
-        if u.fixed is None:
-            continue
-        hours[u.fixed] += u.hours_for(u.fixed)
-        arr[u.fixed] += u.arr
-        count[u.fixed] += u.size
-        held[u.fixed].append(u)
-    for c, load in hours.items():
-        info = problem.csms[c]
-        frozen = held[c]
-        kinds = _freeze_kinds(problem, frozen)
-        if load > info.capacity:
-            excess = load - info.capacity
-            k = _fewest_to_remove([u.hours_for(c) for u in frozen], excess)
-            out.append(
-                Diagnosis(
-                    rule="capacity_hours",
-                    csm=info.id,
-                    accounts=[problem.account(i).id for u in frozen for i in u.accounts],
-                    excess=round(excess / HOURS_SCALE, 2),
-                    message=f"{kinds} give {info.id} {_h(load)} of {_h(info.capacity)}",
-                    relaxation=f"unpin {k} account{'s' if k != 1 else ''} or raise capacity by {_h(excess)}",
-                )
-            )
-        if info.arr_cap is not None and arr[c] > info.arr_cap + 1e-6:
-            excess_arr = arr[c] - info.arr_cap
-            k = _fewest_to_remove([u.arr for u in frozen], excess_arr)
-            out.append(
-                Diagnosis(
-                    rule="arr_cap",
-                    csm=info.id,
-                    accounts=[problem.account(i).id for u in frozen for i in u.accounts],
-                    excess=round(excess_arr, 2),
-                    message=f"{kinds} give {info.id} {money(arr[c])} ARR of a {money(info.arr_cap)} cap",
-                    relaxation=f"unpin {k} account{'s' if k != 1 else ''} or raise arr_cap by {money(excess_arr)}",
-                )
-            )
-        if info.max_accounts is not None and count[c] > info.max_accounts:
-            excess_n = count[c] - info.max_accounts
-            out.append(
-                Diagnosis(
-                    rule="max_accounts",
-                    csm=info.id,
-                    accounts=[problem.account(i).id for u in frozen for i in u.accounts],
-                    excess=float(excess_n),
-                    message=f"{kinds} give {info.id} {count[c]} accounts of a {info.max_accounts}-account cap",
-                    relaxation=f"unpin {excess_n} account{'s' if excess_n != 1 else ''} or raise max_accounts "
-                    f"by {excess_n}",
-                )
-            )
-    return out
-
-
-def _freeze_kinds(problem: Problem, units: list[Unit]) -> str:
-    pinned = any(problem.account(i).pinned for u in units for i in u.accounts)
-    frozen = any(not problem.account(i).pinned for u in units for i in u.accounts)
-    if pinned and frozen:
-        return "pinned and frozen (renewal/onboarding) accounts"
-    return "pinned accounts" if pinned else "frozen accounts (renewal/onboarding)"
-
-
-def _fewest_to_remove(sizes: list[float], excess: float) -> int:
-    """Fewest items whose removal frees `excess`: take the largest first (optimal for a count)."""
-    removed = 0.0
-    for k, s in enumerate(sorted(sizes, reverse=True), start=1):
-        removed += s
-        if removed >= excess - 1e-9:
-            return k
-    return len(sizes)
-
-
-def _h(scaled: float) -> str:
-    return f"{scaled / HOURS_SCALE:,.0f} h" if scaled % HOURS_SCALE == 0 else f"{scaled / HOURS_SCALE:,.1f} h"
-
-
-def hours_text(scaled: float) -> str:
-    return _h(scaled)
-
-
-def money(x: float) -> str:
-    if x >= 1_000_000:
-        return f"${x / 1_000_000:,.1f}M"
-    if x >= 1_000:
-        return f"${x / 1_000:,.0f}k"
-    return f"${x:,.0f}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from solver import policy as rules
-from solver.prepare import money
+from solver.problem import money
 from solver.routing_book import (
     EPSILON,
     ZERO,

@@ -17,7 +17,7 @@ import time
 from ortools.sat.python import cp_model
 
 from solver.cpsat import new_solver
-from solver.prepare import Pool, Problem, Unit
+from solver.problem import Pool, Problem, Unit
 from solver.state import UNASSIGNED, State, home_csm
 
 # A small model: the books of 3 CSMs (at most 48 of their accounts, drawn at random, the rest staying where

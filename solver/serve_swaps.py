@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 
-from solver.prepare import Pool, Problem, Unit, shared_set
+from solver.prepare import shared_set
+from solver.problem import Pool, Problem, Unit
 from solver.state import UNASSIGNED, State
 
 # CSMs with the most free hours tried as a new home for the account that makes room.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from solver.prepare import Pool, Problem, Unit
+from solver.problem import Pool, Problem, Unit
 
 UNASSIGNED = -1
 

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 def table(report: Any) -> str:
     """The report as an HR reader would scan it: pools, hires by quarter, managers and cost."""
-    from solver.prepare import money
+    from solver.problem import money
 
     head = (
         "pool",

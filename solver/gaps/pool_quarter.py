@@ -14,7 +14,7 @@ from solver.gaps.demand import _Acct
 from solver.gaps.models import PoolProfile
 from solver.gaps.packing import UNCAPPED, Packing, Vec, _fits, _Packer, _served_by_team
 from solver.gaps.team import _availability, _Seat
-from solver.prepare import HOURS_SCALE, scale_capacity, scale_hours
+from solver.problem import HOURS_SCALE, scale_capacity, scale_hours
 from solver.schema import Policy, Tier
 
 

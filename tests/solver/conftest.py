@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from solver.model import Params, PoolModel
-from solver.prepare import Problem
+from solver.problem import Problem
 from solver.schema import Book, Plan
 from solver.state import State
 from solver.validation import assert_valid_plan

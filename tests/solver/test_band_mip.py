@@ -10,7 +10,8 @@ from conftest import build_book, single_pool_model
 from solver.band_mip import band_by_mip, moves_by_mip
 from solver.bands import BandConstraints
 from solver.model import PoolModel
-from solver.prepare import Problem, build_problem
+from solver.prepare import build_problem
+from solver.problem import Problem
 from solver.state import State
 
 # Two $90k and two $10k accounts of 50 h, two CSMs of 200 h: each CSM is inside the ARR band (±15 % of

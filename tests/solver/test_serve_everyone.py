@@ -10,7 +10,8 @@ import pytest
 from conftest import build_book, single_pool_model
 
 from solver.model import PoolModel
-from solver.prepare import Problem, build_problem
+from solver.prepare import build_problem
+from solver.problem import Problem
 from solver.serve_phase import no_plan_serves_everyone
 from solver.state import State
 

@@ -15,7 +15,8 @@ from solver import bounds
 from solver.bounds import pool_served_arr_bound
 from solver.model import Params, optimize
 from solver.pool_improve import serve_first
-from solver.prepare import Problem, build_problem
+from solver.prepare import build_problem
+from solver.problem import Problem
 from solver.serve_phase import serves_the_pool_bound
 from solver.serve_repack import Repacker, serve_more_by_repacking
 from solver.state import UNASSIGNED, State

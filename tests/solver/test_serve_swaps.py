@@ -13,7 +13,8 @@ from solver.bounds import pool_plan_bound, pool_served_arr_bound
 from solver.construct import construct
 from solver.engine import solve
 from solver.pool_improve import arr_at_stake, pool_time_shares, pool_weight, second_pass_shares
-from solver.prepare import Problem, build_problem
+from solver.prepare import build_problem
+from solver.problem import Problem
 from solver.serve_swaps import serve_more_by_exchanges
 from solver.state import UNASSIGNED, State
 from solver.validation import assert_valid_plan
