@@ -86,10 +86,10 @@ def plan_fairness(problem: Problem, state: State) -> list[Fairness]:
     holders = set(before["hours"])
     out: list[Fairness] = []
     for pool in problem.pools:
-        members = [c for c in pool.csms if not problem.csms[c].left and problem.csms[c].book_capacity > 0]
+        members = [c for c in pool.csms if not problem.csms[c].left and problem.csms[c].capacity_hours > 0]
         if not members:
             continue
-        caps = {problem.csms[c].id: Fraction(problem.csms[c].book_capacity, HOURS_SCALE) for c in members}
+        caps = {problem.csms[c].id: Fraction(problem.csms[c].capacity_hours) for c in members}
         had_any = bool(holders & caps.keys())
         for name, band in shown:
             t = tol if name == "hours" else None

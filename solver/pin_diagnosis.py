@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from solver.problem import HOURS_SCALE, Problem, Unit, hours_text, money
+from solver import policy as rules
+from solver.problem import Problem, Unit, hours_figure, money
 from solver.schema import Diagnosis
 
 
@@ -29,16 +30,20 @@ def frozen_overload_diagnosis(problem: Problem) -> list[Diagnosis]:
         frozen = held[c]
         kinds = _freeze_kinds(problem, frozen)
         if load > info.capacity:
-            excess = load - info.capacity
-            k = _fewest_to_remove([u.hours_for(c) for u in frozen], excess)
+            # Decided on the model's hours (capacity holds what the book's does: prepare), told in the book's.
+            exact = [_book_hours(problem, u, c) for u in frozen]
+            excess = max(0.0, sum(exact) - info.capacity_hours)
+            k = _fewest_to_remove(exact, excess)
             out.append(
                 Diagnosis(
                     rule="capacity_hours",
                     csm=info.id,
                     accounts=[problem.account(i).id for u in frozen for i in u.accounts],
-                    excess=round(excess / HOURS_SCALE, 2),
-                    message=f"{kinds} give {info.id} {hours_text(load)} of {hours_text(info.capacity)}",
-                    relaxation=f"unpin {k} account{'s' if k != 1 else ''} or raise capacity by {hours_text(excess)}",
+                    excess=round(excess, 3),
+                    message=f"{kinds} give {info.id} {hours_figure(sum(exact))} of "
+                    f"{hours_figure(info.capacity_hours)}",
+                    relaxation=f"unpin {k} account{'s' if k != 1 else ''} or raise capacity by "
+                    f"{hours_figure(excess)}",
                 )
             )
         if info.arr_cap is not None and arr[c] > info.arr_cap + 1e-6:
@@ -68,6 +73,17 @@ def frozen_overload_diagnosis(problem: Problem) -> list[Diagnosis]:
                 )
             )
     return out
+
+
+def _book_hours(problem: Problem, u: Unit, c: int) -> float:
+    """The unit's hours with CSM `c` as the book gives them (a pair's hours where set), unrounded."""
+    book = problem.book
+    csm_id = problem.csms[c].id
+    pairs = {(p.account, p.csm): p for p in book.pairs if p.csm == csm_id} if book.pairs else {}
+    return sum(
+        rules.pair_hours(problem.account(i), pairs.get((problem.account(i).id, csm_id)), book.policy)
+        for i in u.accounts
+    )
 
 
 def _freeze_kinds(problem: Problem, units: list[Unit]) -> str:

@@ -71,7 +71,7 @@ def assemble_plan(
         summaries.append(summary)
     max_util = max((ld.utilization for ld in loads if ld.capacity_hours > 0), default=0.0) if loads else None
     true_max = max(
-        (book_utilization(info, hours) for info in problem.csms if not info.left and info.book_capacity > 0),
+        (book_utilization(info, hours) for info in problem.csms if not info.left and info.capacity_hours > 0),
         default=0.0,
     )
     overall_bound = min(overall_bound, true_max)
@@ -168,8 +168,13 @@ def book_hours(problem: Problem, state: State) -> list[float]:
 
 
 def book_utilization(info: CsmInfo, hours: list[float]) -> float:
-    """The CSM's hours in the book over their capacity (rounded down to the hundredth, as shown)."""
-    return hours[info.index] / info.book_capacity if info.book_capacity > 0 else 0.0
+    """The CSM's hours in the book over their capacity in the book."""
+    return hours[info.index] / (info.capacity_hours * HOURS_SCALE) if info.capacity_hours > 0 else 0.0
+
+
+def _rounded_share(info: CsmInfo) -> float:
+    """The CSM's capacity in the model (rounded down to the hundredth) over the book's, at most 1."""
+    return min(1.0, info.capacity / (info.capacity_hours * HOURS_SCALE)) if info.capacity_hours > 0 else 1.0
 
 
 def _csm_loads(problem: Problem, state: State, hours: list[float]) -> list[CSMLoad]:
@@ -179,7 +184,7 @@ def _csm_loads(problem: Problem, state: State, hours: list[float]) -> list[CSMLo
         CSMLoad(
             csm=info.id,
             hours=round(hours[info.index] / HOURS_SCALE, 2),
-            capacity_hours=round(info.book_capacity / HOURS_SCALE, 2),
+            capacity_hours=round(info.capacity_hours, 2),
             utilization=round(book_utilization(info, hours), 4),
             arr=round(state.arr[info.index], 2),
             arr_cap=info.arr_cap,
@@ -205,6 +210,9 @@ def _pool_summary(
         # Hours finer than a hundredth are rounded up in the model (capacity down): the bound, proven on
         # those, is lowered by what the rounding can add to a CSM's utilization.
         bound = max(0.0, bound - (rounded + 1) / min(problem.csms[c].capacity for c in caps))
+    # The model's utilization is over capacity rounded down to the hundredth; the book's over the capacity
+    # itself (a ramping CSM's 1,522.0091 h): what the model proves is lowered by their least ratio.
+    bound *= min((_rounded_share(problem.csms[c]) for c in caps), default=1.0)
     bound = min(bound, level)
     optimal = res.proven and "lns" not in res.phases
     if (
@@ -222,7 +230,7 @@ def _pool_summary(
     # The model's bound (its MIP or CP-SAT's) where it has one, and the pool's relaxation always.
     arr_bound = min(b for b in (res.served_arr_bound, pool_served_arr_bound(problem, pool)) if b is not None)
     demand = sum(hours[c] for c in pool.csms) / HOURS_SCALE
-    cap_hours = sum(problem.csms[c].book_capacity for c in pool.csms) / HOURS_SCALE
+    cap_hours = sum(problem.csms[c].capacity_hours for c in pool.csms)
     summary = PoolSummary(
         pool=pool.name,
         csms=[problem.csms[c].id for c in pool.csms],

@@ -7,7 +7,7 @@ from fractions import Fraction
 
 from solver import policy as rules
 from solver.metrics import Band, account_figure, band_edges
-from solver.problem import HOURS_SCALE, Problem, Unit, hours_text, money
+from solver.problem import HOURS_SCALE, Problem, Unit, hours_figure, hours_text, money
 from solver.schema import (
     BUILTIN_TIERS,
     Account,
@@ -106,10 +106,10 @@ def move_reason(
         return why + suffix
     if unit.size > 1 and cur not in unit.eligible:
         return f"{info.id} cannot serve every account of parent {a.parent_id}; the parent stays together"
-    cap_h = info.capacity / HOURS_SCALE
+    cap_h = info.capacity_hours  # the book's, as `had` is
     had = before.hours.get(info.id, 0.0)
-    if had > cap_h + 1e-6:
-        return f"{info.id} over capacity ({had:,.0f} h of {cap_h:,.0f} h)" + suffix
+    if had > cap_h + 1e-9:
+        return f"{info.id} over capacity ({hours_figure(had)} of {hours_figure(cap_h)})" + suffix
     if info.arr_cap is not None and before.arr.get(info.id, 0.0) > info.arr_cap + 1e-6:
         return f"{info.id} over ARR cap ({money(before.arr[info.id])} of {money(info.arr_cap)})"
     if info.max_accounts is not None and before.count.get(info.id, 0) > info.max_accounts:
@@ -125,7 +125,7 @@ def move_reason(
     if util_before > mean + tol + 1e-9:
         return f"{info.id} above the pool's balance band ({_pct(util_before)} vs pool mean {_pct(mean)} ± {tol * 100:.0f})"
     taker = problem.csms[to]
-    taker_before = before.hours.get(taker.id, 0.0) / (taker.capacity / HOURS_SCALE) if taker.capacity else 0.0
+    taker_before = before.hours.get(taker.id, 0.0) / taker.capacity_hours if taker.capacity_hours else 0.0
     if taker_before < mean - tol - 1e-9:
         return f"{taker.id} below the pool's balance band ({_pct(taker_before)} vs pool mean {_pct(mean)} ± {tol * 100:.0f})"
     if pol.objective == "min_cost":

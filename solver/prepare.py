@@ -54,6 +54,7 @@ def build_problem(book: Book) -> Problem:
             index=i,
             csm=c,
             capacity=scale_capacity(rules.capacity_hours(c, pol)),
+            capacity_hours=rules.capacity_hours(c, pol),
             full_capacity=rules.full_capacity_hours(c, pol),
             arr_cap=rules.csm_arr_cap(c, pol),
             max_accounts=rules.csm_max_accounts(c, pol),
@@ -175,12 +176,12 @@ def _make_unit(
     accounts = [book.accounts[i] for i in members]
     eligible, elig_set = _unit_eligibility(members, account_eligible)
     exact_hours = [rules.account_hours(a, pol) for a in accounts]
-    base = [scale_hours(h) for h in exact_hours]
     unit = Unit(
         index=index,
         accounts=members,
         arr=sum(a.arr for a in accounts),
-        hours=sum(base),
+        # A parent's hours are rounded up once, on the sum: three 33.333 h accounts fill a 100 h CSM.
+        hours=scale_hours(sum(exact_hours)),
         eligible=eligible,
         current=[a.current_csm for a in accounts],
         rounded_up=sum(not on_grid(h) for h in exact_hours)
@@ -193,7 +194,7 @@ def _make_unit(
     )
     soft_rules = pol.region_match == "soft" or pol.language_match == "soft"
     if soft_rules or any(i in pairs for i in members):
-        _price_per_csm(unit, accounts, base, csms, pairs, pol)
+        _price_per_csm(unit, accounts, exact_hours, csms, pairs, pol)
     if not eligible:
         unit.no_csm_reason = (
             _no_csm_reason(accounts[0], book.csms, today, book)
@@ -225,7 +226,7 @@ def _unit_eligibility(
 def _price_per_csm(
     unit: Unit,
     accounts: list[Account],
-    base: list[int],
+    exact_hours: list[float],
     csms: list[CsmInfo],
     pairs: dict[int, dict[int, Pair]],
     pol: Policy,
@@ -233,18 +234,19 @@ def _price_per_csm(
     """Where a pair overrides hours or sets a cost, or region / language are soft rules: the unit's hours,
     cost and soft mismatches with each eligible CSM."""
     for c in unit.eligible:
-        hours = 0
+        exact = 0.0
         cost = 0.0
         overridden = False
-        for i, h in zip(unit.accounts, base, strict=True):
+        for i, h in zip(unit.accounts, exact_hours, strict=True):
             p = pairs.get(i, {}).get(c)
             if p is not None and p.hours is not None:
-                hours += scale_hours(p.hours)
+                exact += p.hours
                 overridden = True
             else:
-                hours += h
+                exact += h
             if p is not None and p.cost is not None:
                 cost += p.cost
+        hours = scale_hours(exact)  # rounded up once, on the sum
         if overridden and hours != unit.hours:
             unit.hours_by_csm[c] = hours
         if cost:

@@ -38,18 +38,15 @@ class CsmInfo:
     csm: CSM
     # Scaled hours the model may fill over the coming year: the book's capacity rounded down to the
     # hundredth, plus what rounding up added to the hours of units pinned or frozen with the CSM
-    # (`prepare.give_back_fixed_rounding`); `book_capacity` without that, what the plan shows utilization over.
+    # (`prepare.give_back_fixed_rounding`).
     capacity: int
     full_capacity: float  # hours at full speed (for reasons)
     arr_cap: float | None
     max_accounts: int | None
     left: bool
     pool: int = -1
-    book_capacity: int = -1  # scaled, rounded down: set from `capacity` when built
-
-    def __post_init__(self) -> None:
-        if self.book_capacity < 0:
-            self.book_capacity = self.capacity
+    # The book's hours available over the coming year, unrounded: what the plan shows utilization over.
+    capacity_hours: float = 0.0
 
     @property
     def id(self) -> str:
@@ -124,12 +121,14 @@ class Problem:
         return self.book.accounts[i]
 
 
-def _h(scaled: float) -> str:
-    return f"{scaled / HOURS_SCALE:,.0f} h" if scaled % HOURS_SCALE == 0 else f"{scaled / HOURS_SCALE:,.1f} h"
-
-
 def hours_text(scaled: float) -> str:
-    return _h(scaled)
+    """Scaled hours as CS ops read them: "1,560 h", "100.5 h", "100.01 h"."""
+    return hours_figure(scaled / HOURS_SCALE)
+
+
+def hours_figure(hours: float) -> str:
+    """Hours as CS ops read them, to the thousandth where they are that fine: "1,560 h", "99.999 h"."""
+    return f"{hours:,.3f}".rstrip("0").rstrip(".") + " h"
 
 
 def money(x: float) -> str:

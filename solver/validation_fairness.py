@@ -17,6 +17,7 @@ import math
 from fractions import Fraction
 
 from solver import policy as rules
+from solver import validation_rules as book_rules
 from solver.schema import Account, Book, FairnessFigures, Plan
 
 FIGURE_TOLERANCE = 1e-5  # the plan rounds figures to 6 decimals
@@ -102,7 +103,8 @@ def fairness_problems(book: Book, plan: Plan) -> list[str]:
     pol = book.policy if plan.as_of is None else book.policy.model_copy(update={"as_of": plan.as_of})
     today = rules.as_of(pol)
     pairs = rules.pairs_index(book)
-    caps_of = {ld.csm: Fraction(str(ld.capacity_hours)) for ld in plan.csm_loads}
+    # Each CSM's capacity as the book gives it (not the plan's rounded figure).
+    caps_of = {c.id: Fraction(book_rules.capacity(c, pol, today)) for c in book.csms}
     left = {c.id for c in book.csms if rules.csm_has_left(c, today)}
     after_csm = {a.account: a.csm for a in plan.assignments}
     shown = _figures_shown(book)

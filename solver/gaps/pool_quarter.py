@@ -14,7 +14,7 @@ from solver.gaps.demand import _Acct
 from solver.gaps.models import PoolProfile
 from solver.gaps.packing import UNCAPPED, Packing, Vec, _fits, _Packer, _served_by_team
 from solver.gaps.team import _availability, _Seat
-from solver.problem import HOURS_SCALE, scale_capacity, scale_hours
+from solver.problem import HOURS_SCALE, on_grid, scale_capacity, scale_hours
 from solver.schema import Policy, Tier
 
 
@@ -62,7 +62,7 @@ def _groups(accts: list[_Acct], notes: list[str]) -> list[tuple[Vec, str | None,
                 f"kept with {holders[0]}"
             )
         vec = (
-            sum(scale_hours(m.hours) for m in members),
+            scale_hours(sum(m.hours for m in members)),  # rounded up once, on the parent's sum
             sum(round(m.arr) for m in members),
             len(members),
         )
@@ -84,12 +84,24 @@ def _solve_pool_quarter(
     notes: list[str] = []
     groups = _groups(accts, notes)
     seat_by_id = {s.csm.id: s for s in seats}
-    team, available = _team_room(seats, policy, start, end)
+    team, available, team_hours = _team_room(seats, policy, start, end)
     placed = _place_groups(groups, team, seat_by_id, profile_vec, notes)
-    pinned_bins = _pinned_bins(placed.profile_held, profile_vec, notes)
+    for keeper, kept in placed.team_held_hours.items():
+        if keeper in team and team_hours[keeper] >= kept:
+            # Hours kept and capacity, both as the book gives them, rounded once (down) on the room left.
+            team[keeper][0] = scale_capacity(team_hours[keeper] - kept)
+    pinned_bins = _pinned_bins(placed, profile_vec, policy.capacity_hours, notes)
     needed = packer.pack(dict(placed.free), pinned_bins, profile_vec)
+    rounded = any(not on_grid(a.hours) for a in accts)
+    if rounded:
+        was_proven = needed.proven
+        needed = _rounded_hours_need(needed, placed, profile_vec, policy)
+        packer.unproven += was_proven and not needed.proven
     existing = _team_bins(team, seat_by_id, notes)
     hires = packer.pack(dict(placed.free_for_team), existing, profile_vec)
+    if rounded and hires.new_bins > 0:
+        packer.unproven += hires.proven
+        hires = Packing(hires.new_bins, 0, False, hires.method + ", " + ROUNDED_HOURS)
     unserved = _unserved(placed.free_for_team, existing) if count_unserved else 0
     return _PoolQuarter(
         accounts=len(accts),
@@ -105,12 +117,34 @@ def _solve_pool_quarter(
     )
 
 
+ROUNDED_HOURS = "hours finer than a hundredth rounded up"
+
+
+def _rounded_hours_need(needed: Packing, placed: _Placement, profile_vec: Vec, policy: Policy) -> Packing:
+    """Hours finer than a hundredth are packed rounded up, so the count may be above the least: it is not
+    proven, and its lower bound is the one the book's own hours and book sizes give (the free accounts'
+    hours, and their number, over what one more CSM of the profile holds, less the pinned CSMs' room)."""
+    cap = policy.capacity_hours
+    spare_hours = sum(max(0.0, cap - h) for h in placed.need_held_hours.values())
+    hours_bound = math.ceil(max(0.0, placed.free_exact_hours - spare_hours) / cap - 1e-9) if cap > 0 else 0
+    free_count = sum(v[2] * n for v, n in placed.free.items())
+    count_bound = 0
+    if profile_vec[2] < UNCAPPED and profile_vec[2] > 0:
+        spare_count = sum(max(0, profile_vec[2] - held[2]) for held in placed.profile_held.values())
+        count_bound = math.ceil(max(0, free_count - spare_count) / profile_vec[2])
+    lower = min(needed.lower_bound, max(hours_bound, count_bound))
+    if needed.new_bins <= lower:
+        return Packing(needed.new_bins, lower, needed.proven, needed.method)  # the book's own bound meets it
+    return Packing(needed.new_bins, lower, False, needed.method + ", " + ROUNDED_HOURS)
+
+
 def _team_room(
     seats: list[_Seat], policy: Policy, start: dt.date, end: dt.date
-) -> tuple[dict[str, list[int]], float]:
+) -> tuple[dict[str, list[int]], float, dict[str, float]]:
     """The team this quarter: each CSM's room in this pool, their average speed over the quarter counted,
-    and the full-time equivalents of the pool's profile that makes."""
+    and the full-time equivalents of the pool's profile that makes; and each one's hours unrounded."""
     team: dict[str, list[int]] = {}
+    hours: dict[str, float] = {}
     available = 0.0
     for seat in seats:
         share = _availability(seat.csm, start, end, policy.ramp_days) * seat.weight
@@ -120,12 +154,13 @@ def _team_room(
         arr_cap = rules.csm_arr_cap(seat.csm, policy)
         max_accounts = rules.csm_max_accounts(seat.csm, policy)
         available += share * full / policy.capacity_hours if policy.capacity_hours else 0.0
+        hours[seat.csm.id] = full * share
         team[seat.csm.id] = [
             math.floor(scale_capacity(full) * share),
             UNCAPPED if arr_cap is None else math.floor(arr_cap * seat.weight),
             UNCAPPED if max_accounts is None else math.floor(max_accounts * seat.weight),
         ]
-    return team, available
+    return team, available, hours
 
 
 @dataclass
@@ -142,6 +177,7 @@ class _Placement:
     # The exact hours each CSM keeps (for the need: pinned; for the team: kept), rounded once on the sum.
     need_held_hours: dict[str, float] = field(default_factory=dict)
     team_held_hours: dict[str, float] = field(default_factory=dict)
+    free_exact_hours: float = 0.0  # the hours of the groups free to pack for the need, unrounded
 
 
 def _held_hours_added(totals: dict[str, float], who: str, hours: float) -> int:
@@ -174,7 +210,7 @@ def _place_groups(
             room[2] -= vec[2]
         _place_for_need(placed, vec, holder, members, oversize, notes)
         if keeper is None:
-            _place_for_team(placed, vec, current, oversize, team)
+            _place_for_team(placed, vec, current, oversize, team, seat_by_id)
     return placed
 
 
@@ -205,16 +241,33 @@ def _place_for_need(
         notes.append(_oversize_note(vec, members))
     else:
         placed.free[vec] += 1
+        placed.free_exact_hours += sum(m.hours for m in members)
 
 
 def _place_for_team(
-    placed: _Placement, vec: Vec, current: str | None, oversize: bool, team: dict[str, list[int]]
+    placed: _Placement,
+    vec: Vec,
+    current: str | None,
+    oversize: bool,
+    team: dict[str, list[int]],
+    seat_by_id: dict[str, _Seat],
 ) -> None:
     """A group nobody keeps: if oversize, its current CSM, if still here (and holding no pins), is the CSM
-    it needs, else it is a hire of its own; any other group is free to pack into the team and hires."""
+    it needs; else a CSM there with room for it (the one with the least such room), else a hire of its own.
+    Any other group is free to pack into the team and hires."""
     if oversize:
         if current in team and current not in placed.profile_held:
             team.pop(current)
+            return
+        roomy = [
+            c
+            for c, room in team.items()
+            if seat_by_id[c].csm.accepting_new and all(room[d] >= vec[d] for d in range(3))
+        ]
+        if roomy:
+            room = team[min(roomy, key=lambda c: (team[c][0], c))]
+            for d in range(3):
+                room[d] -= vec[d]
         else:
             placed.dedicated_hires += 1
     else:
@@ -230,11 +283,14 @@ def _oversize_note(vec: Vec, members: list[_Acct]) -> str:
     )
 
 
-def _pinned_bins(profile_held: dict[str, list[int]], profile_vec: Vec, notes: list[str]) -> list[Vec]:
-    """A profile bin per pinned CSM, with the room their pinned and frozen accounts leave."""
+def _pinned_bins(placed: _Placement, profile_vec: Vec, capacity_hours: float, notes: list[str]) -> list[Vec]:
+    """A profile bin per pinned CSM, with the room their pinned and frozen accounts leave (hours: the
+    book's own, rounded down once on the room)."""
     pinned_bins: list[Vec] = []
-    for holder, held in profile_held.items():
-        spare = (profile_vec[0] - held[0], profile_vec[1] - held[1], profile_vec[2] - held[2])
+    for holder, held in placed.profile_held.items():
+        room = capacity_hours - placed.need_held_hours.get(holder, 0.0)
+        hours_room = scale_capacity(room) if room >= 0 else profile_vec[0] - held[0]
+        spare = (hours_room, profile_vec[1] - held[1], profile_vec[2] - held[2])
         if min(spare) < 0:
             notes.append(f"{holder}: pinned and frozen accounts alone exceed one CSM of the pool's profile")
         pinned_bins.append((max(0, spare[0]), max(0, spare[1]), max(0, spare[2])))

@@ -25,7 +25,7 @@ from solver.gaps.models import (
     Trigger,
 )
 from solver.gaps.packing import _Packer
-from solver.gaps.pool_quarter import _profile
+from solver.gaps.pool_quarter import ROUNDED_HOURS, _profile
 from solver.gaps.quarters import _quarter_label
 from solver.gaps.scenario import _scenario, _scenario_notes
 from solver.gaps.triggers import ARR_RULE_BANDS, _evaluate_triggers, _TriggerState, arr_rule_csms
@@ -80,10 +80,11 @@ def _pool_rows(h: _Horizon, cumulative: dict[PoolKey, list[int]], company_arr: f
         notes = list(dict.fromkeys(now.notes))
         lower_bound = now.needed_csms - now.needed.new_bins + now.needed.lower_bound
         if not now.needed.proven:
-            notes.append(
-                f"csms_needed not proven in the time limit: between {lower_bound} and {now.needed_csms}"
-            )
-        if not all(h.results[q][key].hires.proven for q in h.quarters):
+            why = ROUNDED_HOURS if ROUNDED_HOURS in now.needed.method else "in the time limit"
+            notes.append(f"csms_needed not proven ({why}): between {lower_bound} and {now.needed_csms}")
+        if any(ROUNDED_HOURS in h.results[q][key].hires.method for q in h.quarters):
+            notes.append(f"hire counts may be above the least: {ROUNDED_HOURS}")
+        elif not all(h.results[q][key].hires.proven for q in h.quarters):
             notes.append("some hire counts are not proven minimal in the time limit (first-fit upper bounds)")
         rows.append(
             GapPool(

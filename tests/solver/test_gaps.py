@@ -521,3 +521,44 @@ def test_pinned_hours_finer_than_a_hundredth_leave_the_room_the_book_leaves() ->
     )
     pool = only_pool(report)
     assert pool.csms_needed == 1 and pool.hires == 0 and pool.notes == []
+
+
+def test_a_parents_hours_are_rounded_once_on_the_sum() -> None:
+    # 3 x 33.333 h under one parent = 99.999 h: one 100 h CSM carries it, no hire and no oversize note.
+    report = hiring_gaps(
+        book(accounts(3, 33.333, parent_id="P"), [{"id": "c", "capacity_hours": 100}], capacity_hours=100)
+    )
+    pool = only_pool(report)
+    assert pool.csms_needed == 1 and pool.hires == 0 and pool.notes == [] and pool.proven
+
+
+def test_hours_rounded_up_leave_the_count_unproven_with_the_books_own_lower_bound() -> None:
+    # 49.995 h + 50.001 h = 99.996 h fit one 100 h CSM; rounded up (50.00 + 50.01) they take two.
+    report = hiring_gaps(
+        book(
+            [{"id": "a", "hours_per_year": 49.995}, {"id": "b", "hours_per_year": 50.001}], capacity_hours=100
+        )
+    )
+    pool = only_pool(report)
+    assert pool.csms_needed_lower_bound == 1 and not pool.proven and not report.solver.proven
+    assert any("hours finer than a hundredth" in n for n in pool.notes)
+
+
+def test_a_kept_account_within_a_capacity_finer_than_a_hundredth_is_not_called_over_capacity() -> None:
+    report = hiring_gaps(
+        book(
+            [{"id": "a", "hours_per_year": 100.001, "current_csm": "c0", "pinned": True}],
+            [{"id": "c0", "capacity_hours": 100.005}],
+            capacity_hours=100.005,
+        )
+    )
+    assert only_pool(report).notes == []
+
+
+def test_an_account_larger_than_the_profile_goes_to_a_csm_with_room_for_it_before_a_hire() -> None:
+    # 120 h is more than the 100 h profile, but c1 (150 h) carries it: it needs a CSM of its own, not a hire.
+    report = hiring_gaps(
+        book([{"id": "a", "hours_per_year": 120}], [{"id": "c1", "capacity_hours": 150}], capacity_hours=100)
+    )
+    pool = only_pool(report)
+    assert pool.csms_needed == 1 and pool.hires == 0

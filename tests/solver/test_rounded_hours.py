@@ -185,3 +185,100 @@ def test_pinned_accounts_filling_a_csm_to_the_thousandth_are_not_diagnosed_as_an
     plan = solve(book)
     assert_valid_plan(book, plan)
     assert plan.status != "infeasible" and not plan.diagnosis and len(plan.assignments) == 3
+
+
+def test_utilization_is_over_the_books_capacity_not_the_rounded_one(make_book: MakeBook) -> None:
+    # 1.513 h pinned to a 1.513 h CSM is 100 %; over 1.51 h (the model's capacity) it would be 100.2 %.
+    book = make_book(
+        [{"id": "a", "hours_per_year": 1.513, "current_csm": "c", "pinned": True}],
+        [{"id": "c", "capacity_hours": 1.513}],
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert plan.csm_loads[0].utilization == 1.0 and plan.max_utilization == 1.0
+
+
+def test_a_bound_proven_on_the_rounded_capacity_is_not_shown_above_the_books_utilization(
+    make_book: MakeBook,
+) -> None:
+    # 8.61 h of 58.616 h is 0.146888; over 58.61 h (the model's) it is 0.146903, shown as 0.1469.
+    book = make_book([{"id": "a", "hours_per_year": 8.61}], [{"id": "c", "capacity_hours": 58.616}])
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert plan.max_utilization_bound is not None and plan.max_utilization_bound <= 8.61 / 58.616
+    assert plan.pools[0].max_utilization_bound <= 8.61 / 58.616
+
+
+def test_a_parents_hours_are_rounded_once_on_the_sum(make_book: MakeBook) -> None:
+    # 3 x 33.333 h under one parent = 99.999 h: one 100 h CSM serves the parent whole.
+    book = make_book(
+        [{"id": f"p{i}", "hours_per_year": 33.333, "parent_id": "P"} for i in range(3)],
+        [{"id": "c", "capacity_hours": 100}],
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    assert len(plan.assignments) == 3 and not plan.unassigned
+
+
+def test_an_overload_by_pins_is_told_in_the_books_hours(make_book: MakeBook) -> None:
+    # 10 x 0.001 h + 100 h pinned to a 100 h CSM: 100.01 h, 0.01 h over.
+    book = make_book(
+        [
+            *(
+                {"id": f"t{i}", "hours_per_year": 0.001, "current_csm": "c", "pinned": True}
+                for i in range(10)
+            ),
+            {"id": "big", "hours_per_year": 100, "current_csm": "c", "pinned": True},
+        ],
+        [{"id": "c", "capacity_hours": 100}],
+    )
+    plan = solve(book)
+    assert plan.status == "infeasible"
+    (d,) = plan.diagnosis
+    assert d.message == "pinned accounts give c 100.01 h of 100 h"
+    assert d.relaxation == "unpin 1 account or raise capacity by 0.01 h" and d.excess == 0.01
+
+
+def test_a_move_off_a_csm_over_capacity_by_the_thousandth_says_so(make_book: MakeBook) -> None:
+    # c holds 3 x 33.333 h pinned and f (0.005 h): 100.004 h of 100 h. f moves because c is over capacity.
+    book = make_book(
+        [
+            *(
+                {"id": f"p{i}", "hours_per_year": 33.333, "current_csm": "c", "pinned": True}
+                for i in range(3)
+            ),
+            {"id": "f", "hours_per_year": 0.005, "current_csm": "c"},
+        ],
+        [{"id": "c", "capacity_hours": 100}, {"id": "d", "capacity_hours": 100}],
+    )
+    plan = solve(book)
+    assert_valid_plan(book, plan)
+    (move,) = plan.moves
+    assert move.account == "f" and move.reason == "c over capacity (100.004 h of 100 h)"
+
+
+def test_a_level_bound_proven_over_rounded_capacities_is_lowered_to_the_books_capacities(
+    make_book: MakeBook,
+) -> None:
+    # Two 8.61 h accounts, two 58.616 h CSMs: the best plan is one each, 8.61 / 58.616 = 0.146888. The model
+    # (capacity 58.61 h) proves 8.61 / 58.61 = 0.146903. A plan with both on c0 must not show that bound.
+    from solver.model import SubResult
+    from solver.plan_assembly import assemble_plan
+    from solver.prepare import build_problem
+    from solver.schema import SolverInfo
+    from solver.state import State
+
+    book = make_book(
+        [{"id": "a", "hours_per_year": 8.61}, {"id": "b", "hours_per_year": 8.61}],
+        [{"id": "c0", "capacity_hours": 58.616}, {"id": "c1", "capacity_hours": 58.616}],
+    )
+    problem = build_problem(book)
+    state = State.empty(problem)
+    for u in problem.units:
+        state.place(u, 0)
+    (pool,) = problem.pools
+    results = {pool.index: (SubResult(proven=False, level_bound=861 / 5861), "test")}
+    info = SolverInfo(version="test", seconds=0.0, seed=0, input_sha256="0" * 64)
+    plan = assemble_plan(problem, state, results, info)
+    assert plan.max_utilization_bound is not None and plan.max_utilization_bound <= 8.61 / 58.616
+    assert plan.pools[0].max_utilization_bound <= 8.61 / 58.616
