@@ -398,3 +398,24 @@ def test_a_plan_at_the_pools_bound_is_proven_without_search() -> None:
         unit = next(u for u in problem.units if problem.book.accounts[u.accounts[0]].id == placed)
         state.place(unit, 0)
         assert serves_the_pool_bound(single_pool_model(problem, state, deterministic=True)) is proven
+
+
+def test_half_the_groups_start_from_a_csm_drawn_by_spare_hours() -> None:
+    # Ten CSMs, all full but c0, who has 500 h spare: drawn uniformly c0 is in 3 of 10 groups; with half
+    # the groups starting from a CSM drawn by spare hours, in about 0.5 + 0.5 x 0.3 = 65 %.
+    problem = build_problem(
+        build_book(
+            [{"id": f"a{k}", "hours_per_year": 100, "current_csm": f"c{k}"} for k in range(1, 10)]
+            + [{"id": "a0", "hours_per_year": 1000, "current_csm": "c0"}, {"id": "x", "hours_per_year": 700}],
+            [{"id": "c0", "capacity_hours": 1500}]
+            + [{"id": f"c{k}", "capacity_hours": 100} for k in range(1, 10)],
+        )
+    )
+    state = State.empty(problem)
+    for u in problem.units:
+        if u.size and problem.account(u.accounts[0]).current_csm:
+            state.place(u, problem.csm_index[problem.account(u.accounts[0]).current_csm])
+    repacker = Repacker(problem, state, problem.pools[0], seed=3, deterministic=True)
+    c0 = problem.csm_index["c0"]
+    share = sum(c0 in repacker.draw_group(3) for _ in range(2_000)) / 2_000
+    assert 0.55 < share < 0.75

@@ -180,6 +180,13 @@ def test_the_whole_accounts_knapsack_in_coarse_steps_rounds_every_weight_down(mo
     assert pool_served_arr_bound(problem, problem.pools[0]) == 30_000
 
 
+def test_the_whole_accounts_knapsack_counts_in_the_hours_common_step_exactly() -> None:
+    # 1,000 accounts of 196.8 h into 156,000 h (100 CSMs): 792 of them fit ($792k). In the table's coarse
+    # steps (780 hundredths) each would weigh 25 steps and 800 would "fit"; counted in their common step
+    # (196.8 h itself) the answer is exact.
+    assert bounds._whole_knapsack([(1_000.0, 19_680)] * 1_000, 15_600_000) == 792_000
+
+
 def test_served_arr_bound_counts_capacity_per_eligibility_group() -> None:
     # The Spanish-speaking account may only go to c1 (60 h): of es ($90k, 100 h) at most 60 % fits. The
     # whole pool's 160 h would let all of it in, and en too ($100k).
