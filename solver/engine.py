@@ -116,9 +116,11 @@ def solve(
     available = horizon - elapsed
     # Tight pools first serve what they can by exchanges and re-cuts, in turns by the ARR at stake.
     serve_seconds = available * SERVE_FIRST_SHARE
-    run.serve_first(serve_seconds)
+    served_first = run.serve_first(serve_seconds)
     first_pass_end = elapsed + available * 0.7
-    run.first_pass(first_pass_end - (serve_seconds if pol.deterministic else 0.0))
+    # Deterministic budgets are shares fixed up front: the serve-first turns' share comes off the first pass
+    # only where some pool took them.
+    run.first_pass(first_pass_end - (serve_seconds if pol.deterministic and served_first else 0.0))
     run.second_pass(horizon, first_pass_end)
     run.last_arr_repair(arr_repair_seconds(problem, limit))
     return schedule_handoffs(book, assemble_plan(problem, run.state, run.results, info()))
@@ -199,10 +201,13 @@ class _Run:
             )
         )
 
-    def serve_first(self, seconds: float) -> None:
-        """Where some pools cannot serve every account: their exchange searches and re-cuts, in turns."""
+    def serve_first(self, seconds: float) -> bool:
+        """Where some pools cannot serve every account: their exchange searches and re-cuts, in turns.
+        Returns whether any pool took part."""
         if not self.min_cost and serve_first(self.problem, self.state, self.params, seconds):
             self.report("tight pools served first", 0)
+            return True
+        return False
 
     def first_pass(self, seconds: float) -> None:
         """Every pool improved once, largest share of the time first; a pool that finishes early hands its

@@ -20,6 +20,7 @@ from solver.neighbourhood import (
 )
 from solver.pair_split import split_pairs_exactly
 from solver.problem import Pool, Problem
+from solver.serve_knapsack import packs_small_accounts, serve_more_by_knapsack
 from solver.serve_repack import REPACK_SECONDS, Repacker, serve_more_by_repacking
 from solver.serve_swaps import serve_more_by_exchanges
 from solver.state import UNASSIGNED, State, pool_mean
@@ -108,13 +109,15 @@ def serve_more_by_recuts(problem: Problem, state: State, pool: Pool, params: Par
 # of 9.)
 SERVE_FIRST_SHARE = 0.45
 SERVE_FIRST_SLICE = 0.5  # seconds per turn
+KNAPSACK_SHARE_OF_SERVE_FIRST = 0.15  # for the pools of many small accounts (solver/serve_knapsack.py)
 
 
 def serve_first(problem: Problem, state: State, params: Params, seconds: float) -> bool:
-    """The tight pools take turns. First each runs its exchange search once; then, each turn, the pool
-    with the most ARR still at stake (its servable-ARR bound less what it serves, divided by one more than
-    the turns it has had, and halved for each turn in a row that gained nothing) re-cuts its books for a
-    slice of the time. A pool leaves the turns once every group of its CSMs is proven to have no better
+    """The tight pools take turns. First each runs its exchange search once, and those of many small
+    accounts a CSM serve their knapsack where it splits among the CSMs (solver/serve_knapsack.py); then,
+    each turn, the pool with the most ARR still at stake (its servable-ARR bound less what it serves,
+    divided by one more than the turns it has had, and halved for each turn in a row that gained nothing)
+    re-cuts its books for a slice of the time. A pool leaves the turns once every group of its CSMs is proven to have no better
     split, or it serves everyone. Returns whether any pool took part."""
     if problem.book.policy.max_moves is not None:
         return False
@@ -143,6 +146,16 @@ def serve_first(problem: Problem, state: State, params: Params, seconds: float) 
             max_work=SERVE_SEARCH_WORK // len(tight) if params.deterministic else None,
             moves_left=None,
         )
+    small = [p for p in tight if packs_small_accounts(problem, p) and not serves_all(problem, state, p)]
+    for p in small:
+        # Pools of many small accounts: the knapsack of what to serve, split among the CSMs exactly.
+        seconds_each = KNAPSACK_SHARE_OF_SERVE_FIRST * seconds / len(small)
+        serve_more_by_knapsack(
+            problem, state, p, seconds_each, seed=params.seed + p.index, deterministic=params.deterministic
+        )
+        if params.deterministic:
+            rounds_left -= int(seconds_each / REPACK_SECONDS)
+    tight = [p for p in tight if not serves_all(problem, state, p)]
     while tight:
         left = seconds - (time.monotonic() - started)
         if (left <= 0.05 if not params.deterministic else rounds_left <= 0) or (
