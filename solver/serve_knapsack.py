@@ -1,12 +1,12 @@
 """Tight pools of many small accounts: choose what to serve as one knapsack, then pack it exactly.
 
 In a pool where each CSM holds dozens of accounts (mid-market, 40-75 a book), the books' boundaries hardly
-matter: which accounts are served is a knapsack over the pool's room (its hours, and its book sizes and ARR
-room where every CSM has a cap), and almost any choice of them packs into the CSMs. So the knapsack is
-solved exactly for the pool as a whole (a relaxation: what it serves is at most the pool's servable-ARR
-bound), and a small CP-SAT model then looks for a split of that choice among the CSMs under every hard rule
-(eligibility, each CSM's hours, ARR cap and book size, pinned and frozen accounts where they are). Where it
-finds one, the plan serves the knapsack's ARR, which no plan beats on the book's room alone.
+matter: which accounts are served is a knapsack over the pool's hours, and almost any choice of them packs
+into the CSMs. So the knapsack is solved exactly for the pool as a whole (a choice that breaks the pool's
+book sizes or ARR caps added up is dropped), and a small CP-SAT model then looks for a split of that choice
+among the CSMs under every hard rule (eligibility, each CSM's hours, ARR cap and book size, pinned and
+frozen accounts where they are). Where it finds one, the plan serves the knapsack's ARR, which no plan beats
+on the pool's hours alone. It is applied only where it serves more than the plan does.
 
 On the tight 3k book's mid_market / EMEA (325 accounts, 7 CSMs, 102 % of their hours) the knapsack takes
 0.02 s and the split 0.6 s: $5.7965M served, where the exchanges and re-cuts stop at $5.788M and HiGHS needs
@@ -25,8 +25,7 @@ from solver.cpsat import new_solver
 from solver.problem import Pool, Problem, Unit
 from solver.state import UNASSIGNED, State
 
-# Only pools of many small accounts: at least this many free units a CSM, and at most this many in all (the
-# split's model has one Boolean per unit and eligible CSM).
+# Only pools of many small accounts: at least this many free units a CSM, and at most this many in all.
 MIN_UNITS_PER_CSM = 20
 MAX_UNITS = 1_000
 # The knapsack's limit: a share of the step's time, or in deterministic mode a safety net far past what it
@@ -58,18 +57,20 @@ def serve_more_by_knapsack(
         u = problem.units[i]
         if u.fixed is not None and state.assign[i] in held:
             held[state.assign[i]].append(u)
-    weight = len(free) + 1  # most ARR (in cents) first, then most accounts
+    weight = sum(u.size for u in free) + 1  # most ARR (in cents) first, then most accounts
     value = {u.index: round(u.arr * 100) * weight + u.size for u in free}
-    served_now = sum(value[u.index] for u in free if state.assign[u.index] != UNASSIGNED)
+    now = [u for u in free if state.assign[u.index] != UNASSIGNED]
     budget = _Budget(seconds, seed, deterministic)
     knapsack_seconds = KNAPSACK_SAFETY_SECONDS if deterministic else KNAPSACK_SHARE * seconds
-    chosen = _best_knapsack(problem, state, held, free, value, knapsack_seconds)
-    if chosen is None or sum(value[u.index] for u in chosen) <= served_now:
+    chosen = _best_knapsack(problem, held, free, value, knapsack_seconds, budget)
+    # Judged in the plan's own figures (the knapsack weighs ARR in whole cents): more ARR, or as much and
+    # more accounts.
+    if chosen is None or _served(chosen) <= _served(now):
         return 0.0
     split = _split(problem, state, held, chosen, budget.solver())
     if split is None:
         return 0.0
-    before = sum(u.arr for u in free if state.assign[u.index] != UNASSIGNED)
+    before = sum(u.arr for u in now)
     for u in free:
         state.remove(u)
     for u, c in split:
@@ -83,42 +84,49 @@ def _csms(problem: Problem, pool: Pool) -> list[int]:
 
 
 def _free_units(problem: Problem, pool: Pool) -> list[Unit]:
+    """The pool's units that may change CSM and that some CSM of the pool with hours may take."""
+    csms = set(_csms(problem, pool))
     return [
-        problem.units[i] for i in pool.units if problem.units[i].fixed is None and problem.units[i].eligible
+        problem.units[i]
+        for i in pool.units
+        if problem.units[i].fixed is None and problem.units[i].least_hours(csms) is not None
     ]
 
 
 class _Budget:
-    """The step's time: what the split's CP-SAT model may take, once the knapsack is solved (in
-    deterministic mode, CP-SAT's deterministic time, all of it)."""
+    """The step's time for its CP-SAT models: a share of what is left (in deterministic mode, of CP-SAT's
+    deterministic time, counted as given out)."""
 
     def __init__(self, seconds: float, seed: int, deterministic: bool) -> None:
         self.seconds, self.seed, self.deterministic = seconds, seed, deterministic
         self.started = time.monotonic()
+        self.given = 0.0
 
-    def solver(self) -> cp_model.CpSolver:
+    def solver(self, share: float = 1.0) -> cp_model.CpSolver:
         solver = new_solver(1 if self.deterministic else 2, self.seed)
         if self.deterministic:
-            solver.parameters.max_deterministic_time = self.seconds
+            seconds = max(0.01, (self.seconds - self.given) * share)
+            self.given += seconds
+            solver.parameters.max_deterministic_time = seconds
         else:
-            solver.parameters.max_time_in_seconds = max(
-                0.05, self.seconds - (time.monotonic() - self.started)
-            )
+            left = self.seconds - (time.monotonic() - self.started)
+            solver.parameters.max_time_in_seconds = max(0.05, left * share)
         return solver
 
 
 def _best_knapsack(
     problem: Problem,
-    state: State,
     held: dict[int, list[Unit]],
     free: list[Unit],
     value: dict[int, int],
     seconds: float,
+    budget: _Budget,
 ) -> list[Unit] | None:
     """The free units of most value within the room the CSMs have beside their pinned and frozen units:
-    their hours (each unit at its lightest CSM), and their book sizes and ARR room where every CSM has a
-    cap. OR-Tools' branch and bound solves the pools above in hundredths of a second (CP-SAT: 0.4 s); None
-    when it is not proven in `seconds` (a safety net: in deterministic mode far past what it takes)."""
+    their hours (each unit at its lightest CSM), and their book sizes and ARR room added up where every CSM
+    has a cap. On the hours alone, OR-Tools' branch and bound (hundredths of a second; None if not proven
+    in `seconds`, a safety net); where that choice breaks the book-size or ARR room, CP-SAT on every row
+    (branch and bound can stall on an ARR row for many seconds, the value being almost that row's)."""
     infos = [problem.csms[c] for c in held]
     kept = [(u, c) for c, units in held.items() for u in units]
     rows = [
@@ -133,20 +141,44 @@ def _best_knapsack(
     if all(info.arr_cap is not None for info in infos):
         arr_room = math.floor(sum(info.arr_cap or 0.0 for info in infos) - sum(u.arr for u, _ in kept) + 1e-6)
         rows.append(([math.ceil(u.arr - 1e-9) for u in free], arr_room))
-    binding = [(weights, room) for weights, room in rows if sum(weights) > room]  # the others fit any choice
-    if not binding:
-        return list(free)
-    if min(room for _, room in binding) < 0:
+    if min(room for _, room in rows) < 0:
         return None
-    solver = knapsack_solver.KnapsackSolver(
-        knapsack_solver.SolverType.KNAPSACK_MULTIDIMENSION_BRANCH_AND_BOUND_SOLVER, "served"
-    )
-    solver.set_time_limit(seconds)
-    solver.init([value[u.index] for u in free], [w for w, _ in binding], [r for _, r in binding])
-    solver.solve()
-    if not solver.is_solution_optimal():
+    weights, room = rows[0]
+    if sum(weights) <= room:
+        picked = [True] * len(free)
+    else:
+        solver = knapsack_solver.KnapsackSolver(
+            knapsack_solver.SolverType.KNAPSACK_MULTIDIMENSION_BRANCH_AND_BOUND_SOLVER, "served"
+        )
+        solver.set_time_limit(seconds)
+        solver.init([value[u.index] for u in free], [weights], [room])
+        solver.solve()
+        if not solver.is_solution_optimal():
+            return None
+        picked = [solver.best_solution_contains(k) for k in range(len(free))]
+    if all(sum(w for w, on in zip(ws, picked, strict=True) if on) <= r for ws, r in rows[1:]):
+        return [u for u, on in zip(free, picked, strict=True) if on]
+    return _knapsack_on_every_row(free, value, rows, budget.solver(KNAPSACK_SHARE))
+
+
+def _knapsack_on_every_row(
+    free: list[Unit], value: dict[int, int], rows: list[tuple[list[int], int]], solver: cp_model.CpSolver
+) -> list[Unit] | None:
+    """The best choice CP-SAT finds within every room (None: none in its time)."""
+    model = cp_model.CpModel()
+    take = [model.new_bool_var("") for _ in free]
+    for weights, room in rows:
+        if sum(weights) > room:
+            model.add(sum(w * t for w, t in zip(weights, take, strict=True)) <= room)
+    model.maximize(sum(value[u.index] * t for u, t in zip(free, take, strict=True)))
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    return [u for k, u in enumerate(free) if solver.best_solution_contains(k)]
+    return [u for u, t in zip(free, take, strict=True) if solver.value(t)]
+
+
+def _served(units: list[Unit]) -> tuple[float, int]:
+    """(ARR, accounts) of the units, to compare two choices: most ARR first, then most accounts."""
+    return round(sum(u.arr for u in units), 6), sum(u.size for u in units)
 
 
 def _split(

@@ -138,3 +138,65 @@ def test_a_plan_already_serving_as_much_is_left_as_it_is() -> None:
             assert gained == 0 and state.assign == before
         changed += before != first_fit(problem).assign
     assert changed >= 5
+
+
+def test_a_choice_is_judged_by_its_arr_before_its_accounts() -> None:
+    # A parent of 5 accounts ($100.00) or one account of $100.01, into 10 h: the plan serving the one
+    # account keeps it, however many accounts the parent has (a cent outweighs any number of accounts).
+    problem = build_problem(
+        build_book(
+            [{"id": f"p{i}", "arr": 20, "hours_per_year": 2, "parent_id": "P"} for i in range(5)]
+            + [{"id": "solo", "arr": 100.01, "hours_per_year": 10}],
+            [{"id": "c0", "capacity_hours": 10}],
+        )
+    )
+    state = State.empty(problem)
+    solo = problem.units[problem.unit_of_account[5]]
+    state.place(solo, 0)
+    gained = serve_more_by_knapsack(problem, state, problem.pools[0], 5.0, seed=0, deterministic=True)
+    assert gained == 0 and state.assign[solo.index] == 0
+    # From nothing served, the knapsack itself picks the one account.
+    state = State.empty(problem)
+    assert serve_more_by_knapsack(problem, state, problem.pools[0], 5.0, seed=0, deterministic=True) == 100.01
+    assert state.assign[solo.index] == 0
+
+
+def test_an_account_only_a_csm_without_hours_could_take_does_not_stop_the_others() -> None:
+    # fr may only go to c1, who has no hours: the knapsack leaves it out and serves the ten largest en.
+    problem = build_problem(
+        build_book(
+            [
+                {"id": f"a{i}", "arr": 10_000 + 1_000 * i, "hours_per_year": 10, "language": "en"}
+                for i in range(22)
+            ]
+            + [{"id": "fr", "arr": 5_000, "hours_per_year": 10, "language": "fr"}],
+            [
+                {"id": "c0", "capacity_hours": 100, "languages": ["en"]},
+                {"id": "c1", "capacity_hours": 0, "languages": ["en", "fr"]},
+            ],
+        )
+    )
+    state = State.empty(problem)
+    gained = serve_more_by_knapsack(problem, state, problem.pools[0], 5.0, seed=0, deterministic=True)
+    assert gained == sum(10_000 + 1_000 * i for i in range(12, 22))
+
+
+def test_a_choice_is_applied_only_when_it_serves_more_in_the_plans_own_figures() -> None:
+    # x0 and x1 ($0.004 each, 5 h) or y ($0.006, 10 h) into 10 h. In whole cents y weighs 1 and the x's 0,
+    # but the x's serve more: the plan serving them is kept.
+    problem = build_problem(
+        build_book(
+            [
+                {"id": "x0", "arr": 0.004, "hours_per_year": 5},
+                {"id": "x1", "arr": 0.004, "hours_per_year": 5},
+                {"id": "y", "arr": 0.006, "hours_per_year": 10},
+            ],
+            [{"id": "c0", "capacity_hours": 10}],
+        )
+    )
+    state = State.empty(problem)
+    for i in (0, 1):
+        state.place(problem.units[problem.unit_of_account[i]], 0)
+    before = list(state.assign)
+    assert serve_more_by_knapsack(problem, state, problem.pools[0], 5.0, seed=0, deterministic=True) == 0
+    assert state.assign == before
