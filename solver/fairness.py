@@ -15,7 +15,7 @@ from fractions import Fraction
 from solver import policy as rules
 from solver.metrics import Band, account_figure, band_edges
 from solver.prepare import build_problem
-from solver.problem import HOURS_SCALE, Problem
+from solver.problem import HOURS_SCALE, Problem, on_grid
 from solver.schema import Book, Fairness, FairnessFigures, Plan
 from solver.state import UNASSIGNED, State
 
@@ -111,8 +111,7 @@ def _scaled_hours(hours: float) -> float:
     """An account's hours in hundredths, as the book gives them: whole where they are whole hundredths (so
     a CSM's sum is exact), as they are where finer."""
     scaled = hours * HOURS_SCALE
-    whole = round(scaled)
-    return float(whole) if abs(scaled - whole) <= 1e-6 else scaled
+    return float(round(scaled)) if on_grid(hours) else scaled
 
 
 def fairness_of(book: Book, plan: Plan) -> list[Fairness]:

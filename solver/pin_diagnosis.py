@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from solver import policy as rules
 from solver.problem import Problem, Unit, hours_figure, money
 from solver.schema import Diagnosis
 
@@ -31,7 +30,7 @@ def frozen_overload_diagnosis(problem: Problem) -> list[Diagnosis]:
         kinds = _freeze_kinds(problem, frozen)
         if load > info.capacity:
             # Decided on the model's hours (capacity holds what the book's does: prepare), told in the book's.
-            exact = [_book_hours(problem, u, c) for u in frozen]
+            exact = [problem.book_hours_of(u, c) for u in frozen]
             excess = max(0.0, sum(exact) - info.capacity_hours)
             k = _fewest_to_remove(exact, excess)
             out.append(
@@ -73,17 +72,6 @@ def frozen_overload_diagnosis(problem: Problem) -> list[Diagnosis]:
                 )
             )
     return out
-
-
-def _book_hours(problem: Problem, u: Unit, c: int) -> float:
-    """The unit's hours with CSM `c` as the book gives them (a pair's hours where set), unrounded."""
-    book = problem.book
-    csm_id = problem.csms[c].id
-    pairs = {(p.account, p.csm): p for p in book.pairs if p.csm == csm_id} if book.pairs else {}
-    return sum(
-        rules.pair_hours(problem.account(i), pairs.get((problem.account(i).id, csm_id)), book.policy)
-        for i in u.accounts
-    )
 
 
 def _freeze_kinds(problem: Problem, units: list[Unit]) -> str:

@@ -155,15 +155,12 @@ def book_hours(problem: Problem, state: State) -> list[float]:
     rounded = {c for p in problem.pools if p.hours_rounded for c in p.csms}
     if not rounded:
         return hours
-    book = problem.book
-    pairs = rules.pairs_index(book) if book.pairs else {}
     for c in rounded:
         hours[c] = 0.0
-    for i, a in enumerate(book.accounts):
-        c = state.assign[problem.unit_of_account[i]]
+    for u in problem.units:
+        c = state.assign[u.index]
         if c in rounded:
-            csm_id = problem.csms[c].id
-            hours[c] += rules.pair_hours(a, pairs.get((a.id, csm_id)), book.policy) * HOURS_SCALE
+            hours[c] += problem.book_hours_of(u, c) * HOURS_SCALE
     return hours
 
 

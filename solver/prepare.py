@@ -129,32 +129,28 @@ def build_problem(book: Book) -> Problem:
     problem = Problem(
         book, today, csms, units, pools, unit_of_account, csm_index, diagnosis, has_current, bands
     )
-    give_back_fixed_rounding(problem, pairs)
+    give_back_fixed_rounding(problem)
     diagnosis.extend(frozen_overload_diagnosis(problem))
     diagnosis.extend(forced_moves_diagnosis(problem))
     return problem
 
 
-def give_back_fixed_rounding(problem: Problem, pairs: dict[int, dict[int, Pair]]) -> None:
+def give_back_fixed_rounding(problem: Problem) -> None:
     """A CSM's pinned and frozen units are theirs in every plan: the hundredths that rounding up added to
     their hours are added to the CSM's capacity in the model, which so holds exactly what the book does with
     them (the room they leave, in the book's hours, rounded down). Three pinned 33.333 h accounts fill a
     100 h CSM; rounded up to 33.34 h each, they would not."""
-    pol = problem.book.policy
     exact: dict[int, float] = defaultdict(float)
     scaled: dict[int, int] = defaultdict(int)
     for u in problem.units:
         if u.fixed is None or not u.rounded_up:
             continue
-        c = u.fixed
-        scaled[c] += u.hours_for(c)
-        exact[c] += sum(
-            rules.pair_hours(problem.account(i), pairs.get(i, {}).get(c), pol) for i in u.accounts
-        )
+        scaled[u.fixed] += u.hours_for(u.fixed)
+        exact[u.fixed] += problem.book_hours_of(u, u.fixed)
     for c, given in scaled.items():
         info = problem.csms[c]
         # The other fixed units' hours are whole hundredths: the room counts them exactly.
-        room = scale_capacity(rules.capacity_hours(info.csm, pol) - exact[c])
+        room = scale_capacity(info.capacity_hours - exact[c])
         if room >= 0:  # else the pins alone overload the CSM: diagnosed as such below
             info.capacity = given + room
 

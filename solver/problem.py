@@ -11,9 +11,11 @@ import datetime as dt
 import math
 from collections.abc import Container
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from solver import policy as rules
 from solver.metrics import Band
-from solver.schema import CSM, Account, Book, Diagnosis
+from solver.schema import CSM, Account, Book, Diagnosis, Pair
 
 # Integers inside the model: hours in hundredths of an hour, money in whole currency units.
 HOURS_SCALE = 100
@@ -119,6 +121,18 @@ class Problem:
 
     def account(self, i: int) -> Account:
         return self.book.accounts[i]
+
+    def book_hours_of(self, u: Unit, c: int) -> float:
+        """The unit's hours with CSM `c` as the book gives them (a pair's hours where set), unrounded."""
+        csm_id = self.csms[c].id
+        return sum(
+            rules.pair_hours(a, self._pairs.get((a.id, csm_id)), self.book.policy)
+            for a in (self.account(i) for i in u.accounts)
+        )
+
+    @cached_property
+    def _pairs(self) -> dict[tuple[str, str], Pair]:
+        return rules.pairs_index(self.book)
 
 
 def hours_text(scaled: float) -> str:

@@ -23,7 +23,7 @@ from ortools.sat.python import cp_model
 
 from solver.cpsat import new_solver
 from solver.problem import Pool, Problem, Unit
-from solver.state import UNASSIGNED, State
+from solver.state import UNASSIGNED, State, served_figures
 
 # Only pools of many small accounts: at least this many free units a CSM, and at most this many in all.
 MIN_UNITS_PER_CSM = 20
@@ -65,18 +65,10 @@ def serve_more_by_knapsack(
     chosen = _best_knapsack(problem, held, free, value, knapsack_seconds, budget)
     # Judged in the plan's own figures (the knapsack weighs ARR in whole cents): more ARR, or as much and
     # more accounts.
-    if chosen is None or _served(chosen) <= _served(now):
+    if chosen is None or served_figures(chosen) <= served_figures(now):
         return 0.0
     split = _split(problem, state, held, chosen, budget.solver())
-    if split is None:
-        return 0.0
-    before = sum(u.arr for u in now)
-    for u in free:
-        state.remove(u)
-    for u, c in split:
-        assert state.fits(u, c), "a knapsack's split keeps every cap"
-        state.place(u, c)
-    return sum(u.arr for u in chosen) - before
+    return 0.0 if split is None else state.resplit(free, split)
 
 
 def _csms(problem: Problem, pool: Pool) -> list[int]:
@@ -174,11 +166,6 @@ def _knapsack_on_every_row(
     if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     return [u for u, t in zip(free, take, strict=True) if solver.value(t)]
-
-
-def _served(units: list[Unit]) -> tuple[float, int]:
-    """(ARR, accounts) of the units, to compare two choices: most ARR first, then most accounts."""
-    return round(sum(u.arr for u in units), 6), sum(u.size for u in units)
 
 
 def _split(

@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from solver.cpsat import new_solver
 from solver.problem import Pool, Problem, Unit
-from solver.state import UNASSIGNED, State, home_csm
+from solver.state import UNASSIGNED, State, home_csm, served_figures
 
 # A small model: the books of 3 CSMs (at most 48 of their accounts, drawn at random, the rest staying where
 # they are) and the 12 unserved accounts of most ARR they could take. Each gets 0.05 s (deterministic time
@@ -122,15 +122,9 @@ class Repacker:
         # A proof about part of the group's books and offers says nothing about the whole group.
         self.proven_none_better &= whole
         # The model weighs ARR in whole cents: the split must serve more in the plan's own figures.
-        if split is None or _served(split) <= _served(held):
+        if split is None or served_figures([u for u, _ in split]) <= served_figures(held):
             return 0.0
-        before = sum(u.arr for u in held)
-        for u in held:
-            state.remove(u)
-        for u, c in split:
-            assert state.fits(u, c), "a re-cut keeps every cap"
-            state.place(u, c)
-        return sum(u.arr for u, _ in split) - before
+        return state.resplit(held, split)
 
     def _best_split(
         self, group: list[int], held: list[Unit], candidates: list[Unit]
@@ -189,9 +183,3 @@ class Repacker:
         return [
             (u, c) for u in candidates for c in where[u.index] if solver.value(x[u.index, c]) and c in members
         ]
-
-
-def _served(units: list[Unit] | list[tuple[Unit, int]]) -> tuple[float, int]:
-    """(ARR, accounts) of the units, to compare two splits: most ARR first, then most accounts."""
-    us = [x[0] if isinstance(x, tuple) else x for x in units]
-    return round(sum(u.arr for u in us), 6), sum(u.size for u in us)

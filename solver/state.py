@@ -59,6 +59,17 @@ class State:
             for b, f in enumerate(u.figures):
                 mine[b] -= f
 
+    def resplit(self, out: list[Unit], split: list[tuple[Unit, int]]) -> float:
+        """Take the units `out` off their CSMs and give each unit of `split` its CSM (every one must fit);
+        returns the ARR served more."""
+        before = sum(u.arr for u in out if self.assign[u.index] != UNASSIGNED)
+        for u in out:
+            self.remove(u)
+        for u, c in split:
+            assert self.fits(u, c), "a new split keeps every cap"
+            self.place(u, c)
+        return sum(u.arr for u, _ in split) - before
+
     def utilization(self, c: int) -> float:
         cap = self.problem.csms[c].capacity
         return self.load[c] / cap if cap > 0 else (0.0 if self.load[c] == 0 else float("inf"))
@@ -72,6 +83,12 @@ class State:
             list(self.count),
             [list(f) for f in self.figures],
         )
+
+
+def served_figures(units: list[Unit]) -> tuple[float, int]:
+    """(ARR, accounts) of the units, to compare two choices in the plan's own figures: most ARR first (to
+    the millionth, past float error), then most accounts."""
+    return round(sum(u.arr for u in units), 6), sum(u.size for u in units)
 
 
 def home_csm(problem: Problem, u: Unit) -> int | None:
