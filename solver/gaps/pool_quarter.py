@@ -85,11 +85,7 @@ def _solve_pool_quarter(
     groups = _groups(accts, notes)
     seat_by_id = {s.csm.id: s for s in seats}
     team, available, team_hours = _team_room(seats, policy, start, end)
-    placed = _place_groups(groups, team, seat_by_id, profile_vec, notes)
-    for keeper, kept in placed.team_held_hours.items():
-        if keeper in team and team_hours[keeper] >= kept:
-            # Hours kept and capacity, both as the book gives them, rounded once (down) on the room left.
-            team[keeper][0] = scale_capacity(team_hours[keeper] - kept)
+    placed = _place_groups(groups, _Team(team, team_hours, seat_by_id), profile_vec, notes)
     pinned_bins = _pinned_bins(placed, profile_vec, policy.capacity_hours, notes)
     needed = packer.pack(dict(placed.free), pinned_bins, profile_vec)
     rounded = any(not on_grid(a.hours) for a in accts)
@@ -188,29 +184,41 @@ def _held_hours_added(totals: dict[str, float], who: str, hours: float) -> int:
     return scale_hours(totals[who]) - before
 
 
+@dataclass
+class _Team:
+    """The team there this quarter: each CSM's room (scaled hours, ARR, accounts), their hours unrounded,
+    and their seats."""
+
+    room: dict[str, list[int]]
+    hours: dict[str, float]
+    seat_by_id: dict[str, _Seat]
+
+    def take(self, placed: _Placement, c: str, vec: Vec, hours: float) -> None:
+        """`c` takes a group: their ARR and book-size room fall by the group's; their hours room is what
+        the book's hours leave of their capacity, rounded down once (negative when over)."""
+        held = placed.team_held_hours[c] = placed.team_held_hours.get(c, 0.0) + hours
+        room = self.room[c]
+        room[0] = scale_capacity(self.hours[c] - held)
+        room[1] -= vec[1]
+        room[2] -= vec[2]
+
+
 def _place_groups(
-    groups: list[tuple[Vec, str | None, list[_Acct]]],
-    team: dict[str, list[int]],
-    seat_by_id: dict[str, _Seat],
-    profile_vec: Vec,
-    notes: list[str],
+    groups: list[tuple[Vec, str | None, list[_Acct]]], team: _Team, profile_vec: Vec, notes: list[str]
 ) -> _Placement:
     """Each group placed for the need and for the team, in order. A group kept by a CSM comes out of their
-    room in `team`; a CSM whose oversize group fills them alone leaves `team`."""
+    room in the team; a CSM whose oversize group fills them alone leaves it."""
     placed = _Placement()
     for vec, holder, members in groups:
         oversize = not _fits(vec, profile_vec)
         current = members[0].account.current_csm
-        keeper = _keeper(holder, current, team, seat_by_id)
-        exact_hours = sum(m.hours for m in members)
+        keeper = _keeper(holder, current, team.room, team.seat_by_id)
+        hours = sum(m.hours for m in members)
         if keeper is not None:
-            room = team[keeper]
-            room[0] -= _held_hours_added(placed.team_held_hours, keeper, exact_hours)
-            room[1] -= vec[1]
-            room[2] -= vec[2]
+            team.take(placed, keeper, vec, hours)
         _place_for_need(placed, vec, holder, members, oversize, notes)
         if keeper is None:
-            _place_for_team(placed, vec, current, oversize, team, seat_by_id)
+            _place_for_team(placed, vec, hours, current, oversize, team)
     return placed
 
 
@@ -245,29 +253,22 @@ def _place_for_need(
 
 
 def _place_for_team(
-    placed: _Placement,
-    vec: Vec,
-    current: str | None,
-    oversize: bool,
-    team: dict[str, list[int]],
-    seat_by_id: dict[str, _Seat],
+    placed: _Placement, vec: Vec, hours: float, current: str | None, oversize: bool, team: _Team
 ) -> None:
     """A group nobody keeps: if oversize, its current CSM, if still here (and holding no pins), is the CSM
     it needs; else a CSM there with room for it (the one with the least such room), else a hire of its own.
     Any other group is free to pack into the team and hires."""
     if oversize:
-        if current in team and current not in placed.profile_held:
-            team.pop(current)
+        if current in team.room and current not in placed.profile_held:
+            team.room.pop(current)
             return
         roomy = [
             c
-            for c, room in team.items()
-            if seat_by_id[c].csm.accepting_new and all(room[d] >= vec[d] for d in range(3))
+            for c, room in team.room.items()
+            if team.seat_by_id[c].csm.accepting_new and all(room[d] >= vec[d] for d in range(3))
         ]
         if roomy:
-            room = team[min(roomy, key=lambda c: (team[c][0], c))]
-            for d in range(3):
-                room[d] -= vec[d]
+            team.take(placed, min(roomy, key=lambda c: (team.room[c][0], c)), vec, hours)
         else:
             placed.dedicated_hires += 1
     else:

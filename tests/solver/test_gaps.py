@@ -562,3 +562,20 @@ def test_an_account_larger_than_the_profile_goes_to_a_csm_with_room_for_it_befor
     )
     pool = only_pool(report)
     assert pool.csms_needed == 1 and pool.hires == 0
+
+
+def test_an_account_larger_than_the_profile_uses_up_the_room_of_the_csm_who_takes_it() -> None:
+    # c1 (150 h) keeps a pinned 20 h account and takes the 120 h one: 10 h are left, so the 100 h account
+    # needs a hire.
+    report = hiring_gaps(
+        book(
+            [
+                {"id": "pin", "hours_per_year": 20, "current_csm": "c1", "pinned": True},
+                {"id": "big", "hours_per_year": 120},
+                {"id": "free", "hours_per_year": 100},
+            ],
+            [{"id": "c1", "capacity_hours": 150}],
+            capacity_hours=100,
+        )
+    )
+    assert only_pool(report).hires == 1
