@@ -86,7 +86,10 @@ class PoolModel:
         time_limit: float,
         params: Params,
         whole_pool: bool,
+        everyone_only: bool = False,
     ) -> None:
+        """`everyone_only`: the model only asks whether every account can be served (its ARR matters only
+        for a cap), so accounts of any ARR share a class."""
         self.problem, self.state, self.csms, self.params = problem, state, csms, params
         self.min_cost, self.whole_pool, self.time_limit = min_cost, whole_pool, time_limit
         self.result = SubResult()
@@ -110,8 +113,10 @@ class PoolModel:
         cap_binds = arr_cap_can_bind(problem, state, self.units, csms)
         # ARR serves as an objective when not everyone is served (most ARR) or accounts have a home (least
         # ARR moved); an ARR band or spread needs it per CSM.
-        arr_objective = not min_cost and (
-            not hint_serves_all or any(home_csm(problem, u) is not None for u in self.units)
+        arr_objective = (
+            not min_cost
+            and not everyone_only
+            and (not hint_serves_all or any(home_csm(problem, u) is not None for u in self.units))
         )
         arr_banded = any(b.metric == "arr" for b in self.bands)
         pairs = len(self.units) * len(csms)

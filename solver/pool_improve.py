@@ -10,7 +10,7 @@ import time
 from solver.band_keeper import BandKeeper
 from solver.bounds import pool_plan_bound, pool_served_arr_bound, serves_all
 from solver.level_search import level_by_local_search
-from solver.model import Params, SubResult, optimize
+from solver.model import Params, PoolModel, SubResult, optimize
 from solver.neighbourhood import (
     FULL_MODEL_VARIABLES,
     count_moves_pool,
@@ -20,7 +20,8 @@ from solver.neighbourhood import (
 )
 from solver.pair_split import split_pairs_exactly
 from solver.problem import Pool, Problem
-from solver.serve_knapsack import packs_small_accounts, serve_more_by_knapsack
+from solver.serve_knapsack import MIN_UNITS_PER_CSM, packs_small_accounts, serve_more_by_knapsack
+from solver.serve_phase import EVERYONE_QUESTION_VARIABLES, no_plan_serves_everyone
 from solver.serve_repack import REPACK_SECONDS, Repacker, serve_more_by_repacking
 from solver.serve_swaps import serve_more_by_exchanges
 from solver.state import UNASSIGNED, State, pool_mean
@@ -110,11 +111,19 @@ def serve_more_by_recuts(problem: Problem, state: State, pool: Pool, params: Par
 SERVE_FIRST_SHARE = 0.45
 SERVE_FIRST_SLICE = 0.5  # seconds per turn
 KNAPSACK_SHARE_OF_SERVE_FIRST = 0.15  # for the pools of many small accounts (solver/serve_knapsack.py)
+# For the pools of few accounts a CSM whose bound leaves room for everyone: CP-SAT asked for a plan serving
+# every account, at most 2.5 s a pool (the tight 20k book's strategic / APAC: found in 0.2-1.9 s, 8 seeds of
+# 8, on a model whose accounts of any ARR share a class; a class per ARR value took 0.7-1.7 s in 7 of 8 and
+# nothing in 10 s in the eighth).
+EVERYONE_SHARE_OF_SERVE_FIRST = 0.25
+EVERYONE_SECONDS = 2.5
 
 
 def serve_first(problem: Problem, state: State, params: Params, seconds: float) -> bool:
     """The tight pools take turns. First each runs its exchange search once, and those of many small
-    accounts a CSM serve their knapsack where it splits among the CSMs (solver/serve_knapsack.py); then,
+    accounts a CSM serve their knapsack where it splits among the CSMs (solver/serve_knapsack.py); those of
+    few accounts a CSM whose bound leaves room for everyone ask CP-SAT for a plan serving them all
+    (`serve_everyone_by_model`); then,
     each turn, the pool with the most ARR still at stake (its servable-ARR bound less what it serves,
     divided by one more than the turns it has had, and halved for each turn in a row that gained nothing)
     re-cuts its books for a slice of the time. A pool leaves the turns once every group of its CSMs is proven to have no better
@@ -156,6 +165,18 @@ def serve_first(problem: Problem, state: State, params: Params, seconds: float) 
         if params.deterministic:
             rounds_left -= int(seconds_each / REPACK_SECONDS)
     tight = [p for p in tight if not serves_all(problem, state, p)]
+    # Pools of few accounts a CSM whose bound leaves room for every account: is there a plan serving all?
+    whole = [
+        p
+        for p in tight
+        if few_accounts_a_csm(problem, p) and bound[p.index] >= everyone_arr(problem, p) - 0.5
+    ]
+    for p in whole:
+        seconds_each = min(EVERYONE_SECONDS, EVERYONE_SHARE_OF_SERVE_FIRST * seconds / len(whole))
+        serve_everyone_by_model(problem, state, p, params, seconds_each)
+        if params.deterministic:
+            rounds_left -= int(seconds_each / REPACK_SECONDS)
+    tight = [p for p in tight if not serves_all(problem, state, p)]
     while tight:
         left = seconds - (time.monotonic() - started)
         if (left <= 0.05 if not params.deterministic else rounds_left <= 0) or (
@@ -175,6 +196,46 @@ def serve_first(problem: Problem, state: State, params: Params, seconds: float) 
         if repacker.settled or serves_all(problem, state, pool):
             tight.remove(pool)
     return True
+
+
+def few_accounts_a_csm(problem: Problem, pool: Pool) -> bool:
+    """Fewer free accounts a CSM than the knapsack step takes (solver/serve_knapsack.py), and a model small
+    enough for the "can everyone be served?" question: a perfect packing is then a few large accounts a
+    book, which the question settles fast and the re-cuts of 3 books at a time may never reach."""
+    free = sum(1 for i in pool.units if problem.units[i].fixed is None)
+    return (
+        free < MIN_UNITS_PER_CSM * max(1, len(pool.csms))
+        and estimate_variables(problem, pool) <= EVERYONE_QUESTION_VARIABLES
+    )
+
+
+def everyone_arr(problem: Problem, pool: Pool) -> float:
+    """The ARR of every account of the pool some CSM may serve."""
+    return sum(problem.units[i].arr for i in pool.units if problem.units[i].eligible)
+
+
+def serve_everyone_by_model(
+    problem: Problem, state: State, pool: Pool, params: Params, seconds: float
+) -> bool:
+    """Ask CP-SAT, on the pool's whole model with its capacity rows in whole steps of the common hours
+    (solver/step_rows.py), for a plan serving every account; take it if found. Returns whether the pool now
+    serves everyone. A near-full pool of few large accounts is a perfect packing, which neither the exchange
+    search nor the re-cuts of 3 books reach: the tight 20k book's strategic / APAC."""
+    pm = PoolModel(
+        problem,
+        state,
+        pool.csms,
+        pool.units,
+        min_cost=False,
+        max_moves=None,
+        time_limit=seconds,
+        params=params,
+        whole_pool=True,
+        everyone_only=True,
+    )
+    no_plan_serves_everyone(pm, 1.0)
+    pm.write_back()
+    return serves_all(problem, state, pool)
 
 
 def improve_pool(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from solver.bounds import pool_served_arr_bound
 from solver.state import UNASSIGNED
+from solver.step_rows import add_step_rows, common_steps
 
 if TYPE_CHECKING:
     from solver.model import PoolModel
@@ -119,10 +120,22 @@ def no_plan_serves_everyone(pm: PoolModel, share: float) -> bool:
             pm.model.add(sum(pm.y[k, c] for c in cl.csms) == len(cl.units))
         # Ordering the twins' loads stalls CP-SAT on a perfect packing (no answer in 10 s, against 0.5 s).
         pm.fix(pm.symmetry_on, [0, 0])
+        write_step_rows(pm)
         infeasible, _ = pm.run(None, share)
     finally:
         pm.model = model
     return infeasible and not ((pm.arr_in_caps or pm.hours_rounded) and not pm.result.exact)
+
+
+def write_step_rows(pm: PoolModel) -> None:
+    """Every CSM's capacity row again in whole steps of the pool's common hours (solver/step_rows.py): on a
+    pool that must serve everyone, they bound the steps its odd-sized accounts may spend."""
+    for c in pm.cap_csms:
+        terms = pm.by_csm[c]
+        hours = [cl.hours[c] for _, cl in terms]
+        steps = common_steps((cl.hours[c], len(cl.units)) for _, cl in terms)
+        room = pm.problem.csms[c].capacity - pm.state.load[c]
+        add_step_rows(pm.model, [pm.y[k, c] for k, _ in terms], hours, room, steps)
 
 
 def hold_everyone_served(pm: PoolModel) -> None:
