@@ -100,8 +100,9 @@ def arr_cap_can_bind(problem: Problem, state: State, units: list[Unit], csms: li
     """Can any CSM's ARR cap bind? (If not, caps need no ARR in the model.)"""
     arrs = sorted((u.arr for u in units), reverse=True)
     # The fewest hours any unit takes on any CSM (pair overrides included): more units fit, so more ARR.
-    min_hours = (
-        min((h if (h := u.least_hours(u.eligible)) is not None else u.hours for u in units), default=1) or 1
+    # A unit of 0 hours leaves the hours no say in how many more fit.
+    min_hours = min(
+        (h if (h := u.least_hours(u.eligible)) is not None else u.hours for u in units), default=1
     )
     prefix = [0.0]
     for a in arrs:
@@ -111,7 +112,8 @@ def arr_cap_can_bind(problem: Problem, state: State, units: list[Unit], csms: li
         if info.arr_cap is None:
             continue
         k = len(arrs)
-        k = min(k, max(0, (info.capacity - state.load[c]) // min_hours))
+        if min_hours > 0:
+            k = min(k, max(0, (info.capacity - state.load[c]) // min_hours))
         if info.max_accounts is not None:
             k = min(k, max(0, info.max_accounts - state.count[c]))
         if state.arr[c] + prefix[k] > info.arr_cap + 1e-6:

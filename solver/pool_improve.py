@@ -202,11 +202,11 @@ def few_accounts_a_csm(problem: Problem, pool: Pool) -> bool:
     """Fewer free accounts a CSM than the knapsack step takes (solver/serve_knapsack.py), and a model small
     enough for the "can everyone be served?" question: a perfect packing is then a few large accounts a
     book, which the question settles fast and the re-cuts of 3 books at a time may never reach."""
-    free = sum(1 for i in pool.units if problem.units[i].fixed is None)
-    return (
-        free < MIN_UNITS_PER_CSM * max(1, len(pool.csms))
-        and estimate_variables(problem, pool) <= EVERYONE_QUESTION_VARIABLES
-    )
+    free = [problem.units[i] for i in pool.units if problem.units[i].fixed is None]
+    # At most a variable per free account and CSM it may go to, however ARR splits the classes: the
+    # question is never asked of a model past its size, so none is built.
+    pairs = sum(len(u.eligible) for u in free)
+    return len(free) < MIN_UNITS_PER_CSM * max(1, len(pool.csms)) and pairs <= EVERYONE_QUESTION_VARIABLES
 
 
 def everyone_arr(problem: Problem, pool: Pool) -> float:
@@ -221,6 +221,7 @@ def serve_everyone_by_model(
     (solver/step_rows.py), for a plan serving every account; take it if found. Returns whether the pool now
     serves everyone. A near-full pool of few large accounts is a perfect packing, which neither the exchange
     search nor the re-cuts of 3 books reach: the tight 20k book's strategic / APAC."""
+    plan = {i: state.assign[i] for i in pool.units}
     pm = PoolModel(
         problem,
         state,
@@ -234,6 +235,9 @@ def serve_everyone_by_model(
         everyone_only=True,
     )
     no_plan_serves_everyone(pm, 1.0)
+    if pm.hint_sum(lambda k, c: pm.classes[k].size) < pm.max_served:
+        # No such plan found: the plan goes back as it was (the run may have swapped twins' books).
+        pm.hint = {u.index: plan[u.index] for u in pm.units}
     pm.write_back()
     return serves_all(problem, state, pool)
 

@@ -11,12 +11,14 @@ from conftest import build_book
 from ortools.sat.python import cp_model
 
 import solver.pool_improve as pool_improve
+from solver.engine import solve
 from solver.model import Params
 from solver.pool_improve import serve_everyone_by_model, serve_first
 from solver.prepare import build_problem
 from solver.problem import Problem
 from solver.state import UNASSIGNED, State
 from solver.step_rows import add_step_rows, common_steps
+from solver.validation import validate_plan
 
 
 def allowed_by_step_rows(hours: list[int], counts: tuple[int, ...], room: int, steps: list[int]) -> bool:
@@ -131,3 +133,52 @@ def test_serve_first_leaves_the_question_to_the_knapsack_for_many_accounts_a_csm
     problem, state = few_large_accounts([60, 40, 30, 70], [200])
     serve_first(problem, state, PARAMS, seconds=1.0)
     assert asked == [problem.pools[0].name]
+
+
+def test_a_failed_question_leaves_twins_books_where_they_were() -> None:
+    # Two CSMs alike; a0 is with c1, and no plan serves all three 60 h accounts. The question's run orders
+    # the twins' books in its hint; the plan must still go back as it was.
+    problem, state = few_large_accounts([60, 60, 60], [100, 100])
+    place(problem, state, {"a0": "c1"})
+    before = list(state.assign)
+    assert serve_everyone_by_model(problem, state, problem.pools[0], PARAMS, 5.0) is False
+    assert state.assign == before
+
+
+def test_the_question_is_not_built_for_a_pool_past_its_size_whatever_arr_does_to_the_classes(
+    monkeypatch: Any,
+) -> None:
+    # 4 alike accounts and 2 CSMs: one class of 2 variables, but up to 8 once ARR splits it. The gate
+    # counts account x CSM pairs, the most the model can have.
+    problem, _ = few_large_accounts([60, 60, 60, 60], [150, 150])
+    monkeypatch.setattr(pool_improve, "EVERYONE_QUESTION_VARIABLES", 7)
+    assert pool_improve.few_accounts_a_csm(problem, problem.pools[0]) is False
+    monkeypatch.setattr(pool_improve, "EVERYONE_QUESTION_VARIABLES", 8)
+    assert pool_improve.few_accounts_a_csm(problem, problem.pools[0]) is True
+
+
+def test_an_account_of_no_hours_keeps_the_arr_cap_of_a_csm_whose_hours_are_full() -> None:
+    # c0's hours are full with a pinned account; an account of 0 h and $80k would take c0 to $130k, over
+    # its $100k cap. c1 takes two accounts at most. Found by an independent review: the cap was judged
+    # unable to bind (no hours left means no more accounts), so the model left it out.
+    accounts = [
+        {"id": "p", "arr": 50_000, "hours_per_year": 100, "current_csm": "c0", "pinned": True},
+        {"id": "z", "arr": 80_000, "hours_per_year": 0},
+        {"id": "x1", "arr": 20_000, "hours_per_year": 60},
+        {"id": "x2", "arr": 20_000, "hours_per_year": 40},
+    ]
+    csms = [
+        {"id": "c0", "capacity_hours": 100, "arr_cap": 100_000},
+        {"id": "c1", "capacity_hours": 100, "max_accounts": 2},
+    ]
+    book = build_book(accounts, csms, tiers={"enterprise": {"arr_cap": None}})
+    problem = build_problem(book)
+    state = State.empty(problem)
+    place(problem, state, {"p": "c0", "x1": "c1", "x2": "c1"})
+    serve_everyone_by_model(problem, state, problem.pools[0], PARAMS, 5.0)
+    assert state.arr[problem.csm_index["c0"]] <= 100_000
+    plan = solve(book, time_limit=2)
+    assert validate_plan(book, plan) == []
+    by_account = {a.account: a.csm for a in plan.assignments}
+    assert by_account.get("z") == "c1"
+    assert sum(a.arr for a in book.accounts if a.id in by_account) == 150_000
