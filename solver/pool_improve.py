@@ -21,7 +21,7 @@ from solver.neighbourhood import (
 from solver.pair_split import split_pairs_exactly
 from solver.problem import Pool, Problem
 from solver.serve_knapsack import MIN_UNITS_PER_CSM, packs_small_accounts, serve_more_by_knapsack
-from solver.serve_phase import EVERYONE_QUESTION_VARIABLES, no_plan_serves_everyone
+from solver.serve_phase import EVERYONE_QUESTION_VARIABLES, no_plan_serves_everyone, pool_everyone_arr
 from solver.serve_repack import REPACK_SECONDS, Repacker, serve_more_by_repacking
 from solver.serve_swaps import serve_more_by_exchanges
 from solver.state import UNASSIGNED, State, pool_mean
@@ -169,7 +169,7 @@ def serve_first(problem: Problem, state: State, params: Params, seconds: float) 
     whole = [
         p
         for p in tight
-        if few_accounts_a_csm(problem, p) and bound[p.index] >= everyone_arr(problem, p) - 0.5
+        if few_accounts_a_csm(problem, p) and bound[p.index] >= pool_everyone_arr(problem, p) - 0.5
     ]
     for p in whole:
         seconds_each = min(EVERYONE_SECONDS, EVERYONE_SHARE_OF_SERVE_FIRST * seconds / len(whole))
@@ -207,11 +207,6 @@ def few_accounts_a_csm(problem: Problem, pool: Pool) -> bool:
     # question is never asked of a model past its size, so none is built.
     pairs = sum(len(u.eligible) for u in free)
     return len(free) < MIN_UNITS_PER_CSM * max(1, len(pool.csms)) and pairs <= EVERYONE_QUESTION_VARIABLES
-
-
-def everyone_arr(problem: Problem, pool: Pool) -> float:
-    """The ARR of every account of the pool some CSM may serve."""
-    return sum(problem.units[i].arr for i in pool.units if problem.units[i].eligible)
 
 
 def serve_everyone_by_model(

@@ -17,6 +17,7 @@ from solver.step_rows import add_step_rows, common_steps
 
 if TYPE_CHECKING:
     from solver.model import PoolModel
+    from solver.problem import Pool, Problem
 
 # The "can everyone be served?" question is asked of models up to this many count variables.
 EVERYONE_QUESTION_VARIABLES = 20_000
@@ -91,6 +92,11 @@ def everyone_arr(pm: PoolModel) -> int:
     return sum(math.ceil(u.arr - 1e-9) for cl in pm.classes for u in cl.units)
 
 
+def pool_everyone_arr(problem: Problem, pool: Pool) -> float:
+    """The ARR of every account of the pool some CSM may serve."""
+    return sum(problem.units[i].arr for i in pool.units if problem.units[i].eligible)
+
+
 def no_plan_serves_everyone(pm: PoolModel, share: float) -> bool:
     """Where the hours and book sizes leave room for every account, first ask whether every one can be
     served: a feasibility question that CP-SAT settles fast (a perfect packing of a pool at 99.8 % of
@@ -104,8 +110,7 @@ def no_plan_serves_everyone(pm: PoolModel, share: float) -> bool:
         return False
     if pm.whole_pool and pm.units:
         pool = problem.pools[pm.units[0].pool]
-        everyone = sum(problem.units[i].arr for i in pool.units if problem.units[i].eligible)
-        if pool_served_arr_bound(problem, pool) < everyone - 0.5:
+        if pool_served_arr_bound(problem, pool) < pool_everyone_arr(problem, pool) - 0.5:
             return False  # the pool's relaxations already rule it out
     infos = [problem.csms[c] for c in pm.csms]
     if all(i.max_accounts is not None for i in infos):
