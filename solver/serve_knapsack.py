@@ -178,7 +178,7 @@ def _split(
     CSM they may go to and the same accounts staying with each, and the same ARR and size where some CSM's
     ARR or book-size room could bind. On the pool above, 318 units in 40 such classes: split in 0.1 s, where a Boolean per
     unit and CSM took 0.1-2.7 s."""
-    rooms = {c: _room(problem, c, kept) for c, kept in held.items()}
+    rooms = {c: book_room(problem, c, kept) for c, kept in held.items()}
     arr_binds = any(
         arr is not None and sum(math.ceil(u.arr - 1e-9) for u in chosen if c in u.eligible) > arr
         for c, (_, arr, _) in rooms.items()
@@ -235,7 +235,7 @@ def _split(
     return split
 
 
-def _room(problem: Problem, c: int, kept: list[Unit]) -> tuple[int, int | None, int | None]:
+def book_room(problem: Problem, c: int, kept: list[Unit]) -> tuple[int, int | None, int | None]:
     """The CSM's hours, ARR room and book-size room beside the units kept with them (None: no cap)."""
     info = problem.csms[c]
     arr = None if info.arr_cap is None else math.floor(info.arr_cap - sum(u.arr for u in kept) + 1e-6)

@@ -106,8 +106,9 @@ def test_the_question_leaves_the_plan_as_it_is_when_no_plan_serves_everyone() ->
 def test_serve_first_asks_the_question_of_a_pool_of_few_accounts_whose_bound_leaves_room_for_all(
     monkeypatch: Any,
 ) -> None:
-    # The exchanges and re-cuts are held back: only the question can serve the 40 h account.
-    monkeypatch.setattr(pool_improve, "serve_more_by_exchanges", lambda *a, **k: 0.0)
+    # The fill, exchanges and re-cuts are held back: only the question can serve the 40 h account.
+    for held_back in ("serve_more_by_filling", "serve_more_by_exchanges"):
+        monkeypatch.setattr(pool_improve, held_back, lambda *a, **k: 0.0)
     monkeypatch.setattr(pool_improve.Repacker, "run", lambda self, deadline, rounds: 0.0)
     problem, state = few_large_accounts([60, 40, 70, 30], [100, 100])
     place(problem, state, {"a0": "c0", "a3": "c0", "a2": "c1"})
@@ -120,7 +121,7 @@ def test_serve_first_leaves_the_question_to_the_knapsack_for_many_accounts_a_csm
     monkeypatch.setattr(
         pool_improve, "serve_everyone_by_model", lambda p, s, pool, *a: asked.append(pool.name)
     )
-    for held_back in ("serve_more_by_exchanges", "serve_more_by_knapsack"):
+    for held_back in ("serve_more_by_filling", "serve_more_by_exchanges", "serve_more_by_knapsack"):
         monkeypatch.setattr(pool_improve, held_back, lambda *a, **k: 0.0)
     monkeypatch.setattr(pool_improve.Repacker, "run", lambda self, deadline, rounds: 0.0)
     # 21 accounts of 10 h for one CSM of 210 h, 20 served: room for all, but 20 or more a CSM is the

@@ -1,0 +1,242 @@
+"""Tight pools: the books filled one at a time (solver/serve_fill.py). Each book's choice is checked against
+brute force over every subset of the accounts, stated from the book itself (hours, book size, ARR cap; a
+parent's accounts together; most ARR, then most accounts, then fewest moves)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import pytest
+from conftest import build_book
+from test_serve_knapsack import check_books
+from test_serve_repack import first_fit, random_tight_book, served
+
+import solver.pool_improve as pool_improve
+import solver.serve_fill as serve_fill
+from solver.model import Params
+from solver.prepare import build_problem
+from solver.problem import Problem
+from solver.serve_fill import fill_book, serve_more_by_filling
+from solver.serve_knapsack import book_room
+from solver.state import UNASSIGNED, State
+
+
+def best_book_by_brute_force(accounts: list[dict[str, Any]], csm: dict[str, Any]) -> tuple[float, int, int]:
+    """The most ARR, then accounts, then fewest accounts moving from another CSM, of any choice of parents
+    (or lone accounts) within the CSM's hours, book size and ARR cap."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for a in accounts:
+        groups.setdefault(a.get("parent_id") or a["id"], []).append(a)
+    best = (0.0, 0, 0)
+    for pick in itertools.product([False, True], repeat=len(groups)):
+        chosen = [a for members, on in zip(groups.values(), pick, strict=True) if on for a in members]
+        if (
+            sum(a["hours_per_year"] for a in chosen) <= csm["capacity_hours"] + 1e-9
+            and len(chosen) <= csm.get("max_accounts", len(chosen))
+            and sum(a["arr"] for a in chosen) <= csm.get("arr_cap", float("inf"))
+        ):
+            moves = sum(1 for a in chosen if a.get("current_csm") not in (None, csm["id"]))
+            best = max(best, (round(sum(a["arr"] for a in chosen), 6), len(chosen), -moves))
+    return best
+
+
+def figures(problem: Problem, units: list[Any], csm_id: str) -> tuple[float, int, int]:
+    """(ARR, accounts, -moves) of the units as CSM `csm_id`'s book."""
+    accounts = [problem.book.accounts[i] for u in units for i in u.accounts]
+    return (
+        round(sum(a.arr for a in accounts), 6),
+        len(accounts),
+        -sum(1 for a in accounts if a.current_csm not in (None, csm_id)),
+    )
+
+
+OTHER_SEGMENT = {"id": "c1", "capacity_hours": 100, "tiers": ["smb"]}
+
+
+def random_book_to_fill(seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One CSM and 8-11 accounts (two pairs under a parent on odd seeds), some with this CSM today and some
+    with another (c1, of another segment)."""
+    rng = random.Random(seed)
+    accounts: list[dict[str, Any]] = []
+    for i in range(rng.randint(8, 11)):
+        a: dict[str, Any] = {
+            "id": f"a{i}",
+            "arr": rng.choice([10_000, 12_000, 20_000, 24_000, 30_000]),
+            "hours_per_year": rng.choice([20, 25.5, 30, 40, 50, 60.25]),
+        }
+        if seed % 2 and i in (1, 2, 5, 6):
+            a["parent_id"] = f"p{i // 4}"
+        if (draw := rng.random()) < 0.6:
+            a["current_csm"] = "c0" if draw < 0.3 else "c1"
+        accounts.append(a)
+    csm: dict[str, Any] = {"id": "c0", "capacity_hours": rng.choice([90, 120.5, 150])}
+    if rng.random() < 0.5:
+        csm["max_accounts"] = rng.choice([2, 3, 4])
+    return accounts, csm
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_book_takes_what_brute_force_finds_best(seed: int) -> None:
+    accounts, csm = random_book_to_fill(seed)
+    problem = build_problem(build_book(accounts, [csm, OTHER_SEGMENT]))
+    state = State.empty(problem)
+    book = fill_book(problem, state, 0, list(problem.units), book_room(problem, 0, []))
+    assert figures(problem, book, "c0") == best_book_by_brute_force(accounts, csm)
+
+
+def test_the_book_size_is_counted_in_the_table_not_by_dropping_accounts() -> None:
+    # Three accounts of $50k in 10 h each fill the 30 h best, but the book holds two: the one of $140k in
+    # 30 h beats any two of the others ($100k).
+    accounts = [{"id": f"s{i}", "arr": 50_000, "hours_per_year": 10} for i in range(3)]
+    accounts.append({"id": "big", "arr": 140_000, "hours_per_year": 30})
+    csm = {"id": "c0", "capacity_hours": 30, "max_accounts": 2}
+    problem = build_problem(build_book(accounts, [csm]))
+    book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
+    assert [problem.book.accounts[u.accounts[0]].id for u in book] == ["big"]
+
+
+def test_coarse_steps_never_overfill_a_book() -> None:
+    # Hours to the hundredth (130.01 h and 130.02 h) make the table coarser than a hundredth on a 1,560 h
+    # book: twelve such accounts need over 1,560.1 h, so only eleven fit, however the steps round.
+    accounts = [{"id": f"a{i}", "arr": 90_000, "hours_per_year": 130.01 + i % 2 / 100} for i in range(14)]
+    csm = {"id": "c0", "capacity_hours": 1560}
+    problem = build_problem(build_book(accounts, [csm]))
+    assert problem.csms[0].capacity // serve_fill.MAX_STEPS > 1  # the steps are coarse
+    book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
+    assert len(book) == 11
+    assert sum(u.hours for u in book) <= problem.csms[0].capacity
+
+
+def test_an_arr_cap_that_cuts_the_choice_is_kept() -> None:
+    accounts = [{"id": f"a{i}", "arr": 40_000 + 1000 * i, "hours_per_year": 20} for i in range(5)]
+    csm = {"id": "c0", "capacity_hours": 100, "arr_cap": 100_000}
+    problem = build_problem(build_book(accounts, [csm]))
+    book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
+    assert 0 < sum(u.arr for u in book) <= 100_000
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_filling_never_serves_less_and_keeps_every_rule(seed: int) -> None:
+    _, _, problem = random_tight_book(seed, homes=bool(seed % 3))
+    state = first_fit(problem)
+    start, assignment = served(problem, state), list(state.assign)
+    gained = serve_more_by_filling(problem, state, problem.pools[0])
+    check_books(problem, state)
+    if gained == 0:
+        assert state.assign == assignment  # the plan is left as it was
+    else:
+        assert served(problem, state) > start
+
+
+def test_a_plan_is_filled_where_first_fit_leaves_an_account_out() -> None:
+    # First fit puts a0 and a1 (30 h each) with c0 and a2 (60 h) with c1: a3 (70 h) fits neither. Filled
+    # book by book, c0 takes a3 and one of a0 and a1 (100 h), c1 the other and a2 (90 h): all are served.
+    accounts = [
+        {"id": "a0", "arr": 30_000, "hours_per_year": 30},
+        {"id": "a1", "arr": 30_000, "hours_per_year": 30},
+        {"id": "a2", "arr": 60_000, "hours_per_year": 60},
+        {"id": "a3", "arr": 70_000, "hours_per_year": 70},
+    ]
+    csms = [{"id": "c0", "capacity_hours": 100}, {"id": "c1", "capacity_hours": 100}]
+    problem = build_problem(build_book(accounts, csms))
+    state = first_fit(problem)
+    assert served(problem, state) == (120_000, 3)
+    assert serve_more_by_filling(problem, state, problem.pools[0]) == 70_000
+    assert served(problem, state) == (190_000, 4)
+    check_books(problem, state)
+
+
+def test_a_plan_serving_as_much_is_left_as_it_is() -> None:
+    # Both plans serve a0 and a1 alone; the fill would swap their CSMs (c1 is the roomier and takes the
+    # best), which serves no more: the plan stays.
+    accounts = [
+        {"id": "a0", "arr": 30_000, "hours_per_year": 60},
+        {"id": "a1", "arr": 60_000, "hours_per_year": 60},
+    ]
+    csms = [{"id": "c0", "capacity_hours": 60}, {"id": "c1", "capacity_hours": 70}]
+    problem = build_problem(build_book(accounts, csms))
+    state = first_fit(problem)
+    assignment = list(state.assign)
+    assert serve_more_by_filling(problem, state, problem.pools[0]) == 0
+    assert state.assign == assignment
+
+
+def test_pinned_accounts_stay_and_their_hours_count() -> None:
+    accounts = [
+        {"id": "p", "arr": 10_000, "hours_per_year": 50, "current_csm": "c0", "pinned": True},
+        {"id": "a1", "arr": 60_000, "hours_per_year": 60},
+        {"id": "a2", "arr": 50_000, "hours_per_year": 50},
+        {"id": "a3", "arr": 40_000, "hours_per_year": 40},
+    ]
+    csms = [{"id": "c0", "capacity_hours": 100}, {"id": "c1", "capacity_hours": 100}]
+    problem = build_problem(build_book(accounts, csms))
+    state = State.empty(problem)
+    for u in problem.units:
+        if u.fixed is not None:
+            state.place(u, u.fixed)
+    serve_more_by_filling(problem, state, problem.pools[0])
+    check_books(problem, state)
+    ids = {problem.book.accounts[u.accounts[0]].id: state.assign[u.index] for u in problem.units}
+    assert ids["p"] == 0
+    assert served(problem, state) == (160_000, 4)  # c0 has 50 h beside p: a2; c1 takes a1 and a3
+
+
+def test_of_two_alike_accounts_the_one_that_would_not_move_is_taken() -> None:
+    accounts = [
+        {"id": "a0", "arr": 30_000, "hours_per_year": 60, "current_csm": "c1"},
+        {"id": "a1", "arr": 30_000, "hours_per_year": 60, "current_csm": "c0"},
+    ]
+    problem = build_problem(build_book(accounts, [{"id": "c0", "capacity_hours": 60}, OTHER_SEGMENT]))
+    state = State.empty(problem)
+    assert serve_more_by_filling(problem, state, problem.pools[0]) == 30_000
+    assert state.assign[problem.unit_of_account[1]] == 0
+    assert state.assign[problem.unit_of_account[0]] == UNASSIGNED
+
+
+def test_a_book_under_max_moves_or_asked_to_stop_is_left_as_it_is() -> None:
+    for policy, stop in (({"max_moves": 100}, None), ({}, lambda: True)):
+        accounts = [{"id": f"a{i}", "arr": 10_000 * (i + 1), "hours_per_year": 30} for i in range(4)]
+        problem = build_problem(build_book(accounts, [{"id": "c0", "capacity_hours": 60}], **policy))
+        state = State.empty(problem)
+        assert serve_more_by_filling(problem, state, problem.pools[0], stop) == 0
+        assert all(c == UNASSIGNED for c in state.assign)
+
+
+def test_serve_first_fills_every_tight_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two tight pools (enterprise and mid-market): each is filled once, the one with more ARR at stake first.
+    # First fit serves enterprise's best (one account; nothing at stake) and mid-market's m0 alone ($70k at
+    # stake: m1 and m2 fit together).
+    accounts = [{"id": f"e{i}", "arr": 5_000, "hours_per_year": 60} for i in range(3)]
+    accounts += [
+        {"id": f"m{i}", "arr": arr, "hours_per_year": hours, "tier": "mid_market"}
+        for i, (arr, hours) in enumerate([(50_000, 70), (60_000, 50), (60_000, 50)])
+    ]
+    csms = [
+        {"id": "ce", "capacity_hours": 100},
+        {"id": "cm", "capacity_hours": 100, "tiers": ["mid_market"]},
+    ]
+    problem = build_problem(build_book(accounts, csms))
+    state = first_fit(problem)
+    filled: list[str] = []
+    real = pool_improve.serve_more_by_filling
+
+    def spy(problem: Problem, state: State, pool: Any, stop: Any = None) -> float:
+        filled.append(pool.name)
+        return real(problem, state, pool, stop)
+
+    monkeypatch.setattr(pool_improve, "serve_more_by_filling", spy)
+    assert pool_improve.serve_first(problem, state, Params(workers=1, seed=0, deterministic=True), 1.0)
+    assert problem.pools[0].name.startswith("enterprise")
+    assert len(filled) == 2 and filled[0].startswith("mid_market")
+
+
+def test_the_candidates_are_the_most_arr_per_hour() -> None:
+    # 50 accounts of $20k in 10 h and 50 of $25k in 50 h; a 200 h book holds 20 of the first ($400k). The
+    # table looks at 60 candidates: those of most ARR alone would be the 50 large ones and 10 small ($250k).
+    accounts = [{"id": f"d{i}", "arr": 20_000, "hours_per_year": 10} for i in range(50)]
+    accounts += [{"id": f"s{i}", "arr": 25_000, "hours_per_year": 50} for i in range(50)]
+    problem = build_problem(build_book(accounts, [{"id": "c0", "capacity_hours": 200}]))
+    book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
+    assert sum(u.arr for u in book) == 400_000
