@@ -20,7 +20,7 @@ from solver.neighbourhood import (
 )
 from solver.pair_split import split_pairs_exactly
 from solver.problem import Pool, Problem
-from solver.serve_fill import serve_more_by_filling
+from solver.serve_fill import TableWork, serve_more_by_filling
 from solver.serve_knapsack import MIN_UNITS_PER_CSM, packs_small_accounts, serve_more_by_knapsack
 from solver.serve_phase import EVERYONE_QUESTION_VARIABLES, no_plan_serves_everyone, pool_everyone_arr
 from solver.serve_repack import REPACK_SECONDS, Repacker, serve_more_by_repacking
@@ -112,10 +112,13 @@ def serve_more_by_recuts(problem: Problem, state: State, pool: Pool, params: Par
 SERVE_FIRST_SHARE = 0.45
 SERVE_FIRST_SLICE = 0.5  # seconds per turn
 KNAPSACK_SHARE_OF_SERVE_FIRST = 0.15  # for the pools of many small accounts (solver/serve_knapsack.py)
-# For every tight pool, the books filled one at a time (solver/serve_fill.py), the pools with most ARR at
-# stake first: at most this share (the tight 20k book's nine tight pools took 2.1 s of 10.5 s; deterministic
-# mode has no limit, its tables being bounded in size).
+# For every tight pool, after its exchange search, the books filled one at a time (solver/serve_fill.py),
+# the pools with most ARR at stake first: at most this share (the tight 20k book's nine tight pools took
+# 1.7-2.1 s of 10.5 s); in deterministic mode, as many cells of the books' tables as that share takes at
+# FILL_CELLS_PER_SECOND (measured: 476M a second on that book's tables by hours, about 200M on tables by
+# hours and book size).
 FILL_SHARE_OF_SERVE_FIRST = 0.3
+FILL_CELLS_PER_SECOND = 400_000_000
 # For the pools of few accounts a CSM whose bound leaves room for everyone: CP-SAT asked for a plan serving
 # every account, at most 2.5 s a pool (the tight 20k book's strategic / APAC: found in 0.2-1.9 s, 8 seeds of
 # 8, on a model whose accounts of any ARR share a class; a class per ARR value took 0.7-1.7 s in 7 of 8 and
@@ -125,8 +128,8 @@ EVERYONE_SECONDS = 2.5
 
 
 def serve_first(problem: Problem, state: State, params: Params, seconds: float) -> bool:
-    """The tight pools take turns. First each fills its books one at a time with the most ARR each holds
-    (solver/serve_fill.py) and runs its exchange search once, and those of many small
+    """The tight pools take turns. First each runs its exchange search once, then fills its books one at a
+    time with the most ARR each holds where that serves more (solver/serve_fill.py), and those of many small
     accounts a CSM serve their knapsack where it splits among the CSMs (solver/serve_knapsack.py); those of
     few accounts a CSM whose bound leaves room for everyone ask CP-SAT for a plan serving them all
     (`serve_everyone_by_model`); then,
@@ -152,16 +155,6 @@ def serve_first(problem: Problem, state: State, params: Params, seconds: float) 
         served = sum(problem.units[i].arr for i in p.units if state.assign[i] != UNASSIGNED)
         return max(0.0, bound[p.index] - served) / (1 + turns[p.index]) / 2 ** misses[p.index]
 
-    fill_until = time.monotonic() + FILL_SHARE_OF_SERVE_FIRST * seconds
-
-    def stop_filling() -> bool:
-        if params.should_stop is not None and params.should_stop():
-            return True
-        return not params.deterministic and time.monotonic() > fill_until
-
-    for p in sorted(tight, key=at_stake, reverse=True):
-        # Every book filled in turn with the most ARR its room holds, where that serves more.
-        serve_more_by_filling(problem, state, p, stop_filling)
     for p in tight:
         serve_more_by_exchanges(
             problem,
@@ -171,6 +164,19 @@ def serve_first(problem: Problem, state: State, params: Params, seconds: float) 
             max_work=SERVE_SEARCH_WORK // len(tight) if params.deterministic else None,
             moves_left=None,
         )
+    fill_until = time.monotonic() + FILL_SHARE_OF_SERVE_FIRST * seconds
+    fill_work, fill_cells = TableWork(), FILL_CELLS_PER_SECOND * FILL_SHARE_OF_SERVE_FIRST * seconds
+
+    def stop_filling() -> bool:
+        if params.should_stop is not None and params.should_stop():
+            return True
+        if params.deterministic:
+            return fill_work.cells > fill_cells
+        return time.monotonic() > fill_until
+
+    for p in sorted(tight, key=at_stake, reverse=True):
+        # Every book filled in turn with the most ARR its room holds, where that serves more.
+        serve_more_by_filling(problem, state, p, stop_filling, fill_work)
     small = [p for p in tight if packs_small_accounts(problem, p) and not serves_all(problem, state, p)]
     for p in small:
         # Pools of many small accounts: the knapsack of what to serve, split among the CSMs exactly.

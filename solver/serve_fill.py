@@ -5,8 +5,9 @@ pool's ARR is what the books hold together. Where a book holds a dozen or more a
 from the best accounts left, by an exact 0/1 knapsack over its own hours, wastes almost nothing, and what
 the last books cannot take is the least ARR per hour. So each CSM in turn (the roomiest first) takes, from
 the accounts no book holds yet, the set of most ARR (then most accounts, then fewest moves)
-that fits their hours, book size and ARR cap, beside their pinned and frozen accounts. It is applied only
-where it serves more than the plan does.
+that fits their hours, book size and ARR cap, beside their pinned and frozen accounts (an exact knapsack
+on the hours and book size; a binding ARR cap is met by dropping what loses least, then anything that
+still fits is added). It is applied only where it serves more than the plan does.
 
 On the tight 20k book's enterprise / NA (1,289 accounts, 91 CSMs, 101 % of their hours) this takes 0.3 s
 and serves $113.95M, within 0.05 % of the pool's bound ($113.999M); the exchanges and the re-cuts of three
@@ -15,8 +16,10 @@ books at a time reached $113.43-113.47M in the engine's time, and HiGHS $106.4M 
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,20 +31,36 @@ from solver.state import UNASSIGNED, State, served_figures
 # is likely to hold, and at least MIN_CANDIDATES.
 CANDIDATES_PER_PLACE = 4
 MIN_CANDIDATES = 60
-# A book's table has at most this many steps of hours; coarser steps count each account's hours rounded
-# up and the room rounded down, so what the table says fits does fit.
+MAX_CANDIDATES = 2_000
+# A book's table has at most this many steps of hours, and this many cells (candidates x steps): 0.1-0.2 s
+# and 16 MB. Coarser steps count each account's hours rounded up and the room rounded down, so what the
+# table says fits does fit.
 MAX_STEPS = 20_000
-# A book's table by hours and book size together: at most this many cells (candidates x steps x sizes).
-MAX_SIZE_CELLS = 30_000_000
+MAX_TABLE_CELLS = 16_000_000
+# The table by hours and book size together, where the book size cuts the choice: at most this many cells
+# (candidates x steps x sizes), in coarser steps where needed, and at least MIN_SIZE_STEPS steps of hours.
+MAX_SIZE_CELLS = 5_000_000
+MIN_SIZE_STEPS = 200
 VALUE_LIMIT = 1 << 62  # the table adds values in 64-bit integers
 
 
+@dataclass
+class TableWork:
+    """The cells of the books' tables filled so far: what deterministic mode limits the step by."""
+
+    cells: int = 0
+
+
 def serve_more_by_filling(
-    problem: Problem, state: State, pool: Pool, should_stop: Callable[[], bool] | None = None
+    problem: Problem,
+    state: State,
+    pool: Pool,
+    should_stop: Callable[[], bool] | None = None,
+    work: TableWork | None = None,
 ) -> float:
     """Fill the pool's books one at a time (the module's rule) and apply the plan where it serves more
     ARR, or as much and more accounts. Returns the ARR served more. `should_stop` is asked between books:
-    the step then leaves the plan as it was."""
+    the step then leaves the plan as it was. `work` counts the tables' cells."""
     if problem.book.policy.max_moves is not None:
         return 0.0  # the fill may move any account
     csms = [c for c in pool.csms if not problem.csms[c].left and problem.csms[c].capacity > 0]
@@ -71,7 +90,7 @@ def serve_more_by_filling(
         mine = [u for u in left if c in eligible[id(u.eligible)]]
         if not mine:
             continue
-        book = fill_book(problem, state, c, mine, rooms[c])
+        book = fill_book(problem, state, c, mine, rooms[c], work)
         taken = {u.index for u in book}
         left = [u for u in left if u.index not in taken]
         split.extend((u, c) for u in book)
@@ -82,63 +101,101 @@ def serve_more_by_filling(
 
 
 def fill_book(
-    problem: Problem, state: State, c: int, units: list[Unit], room: tuple[int, int | None, int | None]
+    problem: Problem,
+    state: State,
+    c: int,
+    units: list[Unit],
+    room: tuple[int, int | None, int | None],
+    work: TableWork | None = None,
 ) -> list[Unit]:
     """The units of most ARR, then most accounts, then fewest moving to CSM `c`, that fit the CSM's
-    (hours, ARR, book-size) room: an exact 0/1 knapsack over the hours of the best candidates by ARR per
-    hour, in steps of their hours' greatest common divisor (coarser past MAX_STEPS, each unit rounded up).
-    Where the book size or ARR cap cuts the choice, the book size is counted in the table too (while it is
-    small) and the least ARR per hour goes first."""
+    (hours, ARR, book-size) room. On the hours (and the book size, while that table is small) it is an
+    exact 0/1 knapsack over the candidates (`_candidates`), in steps of their hours' greatest common
+    divisor (coarser past MAX_STEPS or MAX_TABLE_CELLS, each unit rounded up); an ARR cap that cuts the choice drops what
+    brings the book under it losing least, and anything that still fits is added last, most ARR first."""
     hours_room, arr_room, size_room = room
-    weightless = [u for u in units if u.hours_for(c) <= 0]
-    weighted = [u for u in units if u.hours_for(c) > 0]
-    weighted.sort(key=lambda u: (-u.arr / u.hours_for(c), u.index))
-    if weighted and hours_room > 0:
-        hours = sorted(u.hours_for(c) for u in weighted)
-        places = hours_room // max(1, hours[len(hours) // 2])
-        if size_room is not None:
-            places = min(places, size_room)
-        weighted = weighted[: max(MIN_CANDIDATES, CANDIDATES_PER_PLACE * (places + 1))]
-    else:
-        weighted = []
-    values = _values(problem, c, weightless + weighted)
-    chosen = list(weightless)
-    if weighted:
-        step = math.gcd(*(u.hours_for(c) for u in weighted))
-        step = max(step, math.ceil(hours_room / MAX_STEPS))
-        weights = [math.ceil(u.hours_for(c) / step) for u in weighted]
-        cells = hours_room // step
-        free_size = None if size_room is None else size_room - sum(u.size for u in weightless)
-        picks = _knapsack([values[u.index] for u in weighted], weights, cells)
-        if (
-            free_size is not None
-            and sum(weighted[k].size for k in picks) > free_size >= 0
-            and len(weighted) * (cells + 1) * (free_size + 1) <= MAX_SIZE_CELLS
-        ):
+    # Each unit that fits the book alone (none where pinned or frozen accounts pass its hours already).
+    fitting = [
+        u
+        for u in units
+        if u.hours_for(c) <= hours_room
+        and (size_room is None or u.size <= size_room)
+        and (arr_room is None or _whole_arr(u) <= arr_room)
+    ]
+    candidates = _candidates(c, fitting, hours_room, size_room)
+    values = _values(problem, c, candidates)
+    if not candidates or values is None:
+        return []
+    worth = [values[u.index] for u in candidates]
+    hours = [u.hours_for(c) for u in candidates]
+    step = _step(hours, hours_room, min(MAX_STEPS, MAX_TABLE_CELLS // len(candidates)))
+    weights = [math.ceil(h / step) for h in hours]
+    picks = _knapsack(worth, weights, hours_room // step)
+    if work is not None:
+        work.cells += len(candidates) * (hours_room // step + 1)
+    if size_room is not None and sum(candidates[k].size for k in picks) > size_room:
+        steps = MAX_SIZE_CELLS // (len(candidates) * (size_room + 1))
+        if steps >= MIN_SIZE_STEPS:
+            step = _step(hours, hours_room, steps)
+            weights = [math.ceil(h / step) for h in hours]
             picks = _knapsack_by_size(
-                [values[u.index] for u in weighted], weights, [u.size for u in weighted], cells, free_size
+                worth, weights, [u.size for u in candidates], hours_room // step, size_room
             )
-        chosen += [weighted[k] for k in picks]
-    return _within_caps(c, chosen, arr_room, size_room)
+            if work is not None:
+                work.cells += len(candidates) * (hours_room // step + 1) * (size_room + 1)
+    chosen = _within_caps([candidates[k] for k in picks], arr_room, size_room)
+    return _add_what_fits(c, chosen, fitting, room)
 
 
-def _values(problem: Problem, c: int, units: list[Unit]) -> dict[int, int]:
+def _step(hours: list[int], room: int, most_steps: int) -> int:
+    """The table's step of hours: the hours' greatest common divisor, or coarser so that the room is at
+    most `most_steps` steps."""
+    return max(math.gcd(*hours) or 1, math.ceil(room / max(1, most_steps)))
+
+
+def _candidates(c: int, fitting: list[Unit], hours_room: int, size_room: int | None) -> list[Unit]:
+    """The units the book's table looks at: the most ARR per hour (accounts of no hours first), as many as
+    CANDIDATES_PER_PLACE times the accounts the book is likely to hold (at least MIN_CANDIDATES, at most
+    MAX_CANDIDATES); where the book size holds fewer accounts than the hours would, the most ARR per
+    account as well."""
+
+    def per_hour(u: Unit) -> tuple[float, int]:
+        h = u.hours_for(c)
+        return (-u.arr / h if h > 0 else -math.inf, u.index)
+
+    by_hour = sorted(fitting, key=per_hour)
+    hours = sorted(h for u in fitting if (h := u.hours_for(c)) > 0)
+    places = hours_room // hours[len(hours) // 2] if hours else len(fitting)
+    size_binds = size_room is not None and size_room < places
+    if size_room is not None:
+        places = min(places, size_room)
+    count = min(MAX_CANDIDATES, max(MIN_CANDIDATES, CANDIDATES_PER_PLACE * (places + 1)))
+    chosen = by_hour[:count]
+    if size_binds:
+        taken = {u.index for u in chosen}
+        by_account = sorted(fitting, key=lambda u: (-u.arr / u.size, u.index))
+        chosen += [u for u in by_account[:count] if u.index not in taken]
+    return chosen
+
+
+def _values(problem: Problem, c: int, units: list[Unit]) -> dict[int, int] | None:
     """Each unit's value in whole numbers ordered as the serve phase orders plans: ARR in cents first, then
-    accounts, then accounts that would not move to `c` (new, or with `c` today); the ties dropped, last first, where the sums would pass the
-    table's 64-bit integers."""
+    accounts, then accounts that would not move to `c` (new, or with `c` today); the ties dropped, last
+    first, where the sums would pass the table's 64-bit integers (None: ARR alone would)."""
     total_size = sum(u.size for u in units)
     cents = {u.index: round(u.arr * 100) for u in units}
     stays = {u.index: u.size - u.moves_if(problem.csms[c].id) for u in units}
-    weight = 1
-    for ties in (2, 1):
+    for ties in (2, 1, 0):
         weight = (total_size + 1) ** ties
         if (sum(cents.values()) + 1) * weight < VALUE_LIMIT:
             break
     else:
-        return cents  # ARR past 10^14 dollars: ARR alone
+        return None  # ARR past 10^16 dollars on one book's candidates
     if ties == 2:
         return {u.index: cents[u.index] * weight + u.size * (total_size + 1) + stays[u.index] for u in units}
-    return {u.index: cents[u.index] * weight + u.size for u in units}
+    if ties == 1:
+        return {u.index: cents[u.index] * weight + u.size for u in units}
+    return cents
 
 
 def _knapsack(values: Sequence[int], weights: Sequence[int], cells: int) -> list[int]:
@@ -187,15 +244,53 @@ def _knapsack_by_size(
     return picks
 
 
-def _within_caps(c: int, chosen: list[Unit], arr_room: int | None, size_room: int | None) -> list[Unit]:
-    """The chosen units less those of least ARR per hour, until the book keeps its ARR cap and book size
-    (ARR counted in whole dollars rounded up, as the serve steps count it)."""
-    kept = sorted(
-        chosen, key=lambda u: (-u.arr / u.hours_for(c) if u.hours_for(c) > 0 else -math.inf, u.index)
-    )
-    while kept and (
-        (arr_room is not None and sum(math.ceil(u.arr - 1e-9) for u in kept) > arr_room)
-        or (size_room is not None and sum(u.size for u in kept) > size_room)
-    ):
-        kept.pop()
+def _whole_arr(u: Unit) -> int:
+    """The unit's ARR in whole dollars rounded up, as the serve steps count it against a cap."""
+    return math.ceil(u.arr - 1e-9)
+
+
+def _within_caps(chosen: list[Unit], arr_room: int | None, size_room: int | None) -> list[Unit]:
+    """The chosen units less what brings the book within its ARR cap losing least (the unit of least ARR
+    that covers the excess alone, else the unit of most ARR, again), then within its book size (the least
+    ARR per account first)."""
+    kept = sorted(chosen, key=lambda u: (_whole_arr(u), u.index))
+    if arr_room is not None:
+        arrs = [_whole_arr(u) for u in kept]
+        total = sum(arrs)
+        while kept and total > arr_room:
+            at = min(bisect.bisect_left(arrs, total - arr_room), len(kept) - 1)
+            total -= arrs.pop(at)
+            kept.pop(at)
+    if size_room is not None:
+        kept.sort(key=lambda u: (u.arr / u.size, u.index))
+        size = sum(u.size for u in kept)
+        drop = 0
+        while drop < len(kept) and size > size_room:
+            size -= kept[drop].size
+            drop += 1
+        kept = kept[drop:]
     return kept
+
+
+def _add_what_fits(
+    c: int, chosen: list[Unit], fitting: list[Unit], room: tuple[int, int | None, int | None]
+) -> list[Unit]:
+    """The chosen units and, most ARR first, every other unit that still fits the book."""
+    hours_room, arr_room, size_room = room
+    hours = sum(u.hours_for(c) for u in chosen)
+    arr = sum(_whole_arr(u) for u in chosen)
+    size = sum(u.size for u in chosen)
+    taken = {u.index for u in chosen}
+    book = list(chosen)
+    rest = [u for u in fitting if u.index not in taken and hours + u.hours_for(c) <= hours_room]
+    for u in sorted(rest, key=lambda u: (-u.arr, -u.size, u.index)):
+        if (
+            hours + u.hours_for(c) <= hours_room
+            and (arr_room is None or arr + _whole_arr(u) <= arr_room)
+            and (size_room is None or size + u.size <= size_room)
+        ):
+            book.append(u)
+            hours += u.hours_for(c)
+            arr += _whole_arr(u)
+            size += u.size
+    return book

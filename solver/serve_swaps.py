@@ -80,7 +80,11 @@ class ServeSearch:
                 if state.assign[u.index] != UNASSIGNED:
                     continue
                 options = [c for c in u.eligible if c in self.in_pool]
-                gain = self.place(u, options) or self.make_room(u, options)
+                if self.place(u, options):  # served: its ARR, or for an account of $0 one more account
+                    gained += u.arr
+                    improved = True
+                    continue
+                gain = self.make_room(u, options)
                 if gain > 0:
                     gained += gain
                     improved = True
@@ -132,16 +136,16 @@ class ServeSearch:
 
     # ------------------------------------------------------------ the steps
 
-    def place(self, u: Unit, options: list[int]) -> float:
-        """Place u on the CSM it fits best (least hours left over); its ARR is the gain."""
+    def place(self, u: Unit, options: list[int]) -> bool:
+        """Place u on the CSM it fits best (least hours left over); whether it fits anywhere."""
         state = self.state
         fitting = [c for c in options if state.fits(u, c) and self.affordable([(u, c)])]
         if not fitting:
-            return 0.0
+            return False
         cap = self.problem.csms
         c = min(fitting, key=lambda c: (cap[c].capacity - state.load[c] - u.hours_for(c), c))
         self.apply([(u, c)])
-        return u.arr
+        return True
 
     def make_room(self, u: Unit, options: list[int]) -> float:
         """u takes the place of a served account v, which moves to a roomy CSM (gain: u's ARR); else two served

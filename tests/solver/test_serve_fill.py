@@ -109,12 +109,89 @@ def test_coarse_steps_never_overfill_a_book() -> None:
     assert sum(u.hours for u in book) <= problem.csms[0].capacity
 
 
-def test_an_arr_cap_that_cuts_the_choice_is_kept() -> None:
-    accounts = [{"id": f"a{i}", "arr": 40_000 + 1000 * i, "hours_per_year": 20} for i in range(5)]
-    csm = {"id": "c0", "capacity_hours": 100, "arr_cap": 100_000}
+def book_of(accounts: list[dict[str, Any]], csm: dict[str, Any]) -> tuple[float, list[str]]:
+    """(ARR, account ids) of the book `fill_book` makes for one CSM from these accounts."""
     problem = build_problem(build_book(accounts, [csm]))
     book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
-    assert 0 < sum(u.arr for u in book) <= 100_000
+    return sum(u.arr for u in book), sorted(problem.book.accounts[u.accounts[0]].id for u in book)
+
+
+def test_an_arr_cap_that_cuts_the_choice_drops_what_loses_least() -> None:
+    # All three fit the hours ($160k); the $100k cap keeps B and C, not A ($60k, the most ARR per hour).
+    accounts = [
+        {"id": "A", "arr": 60_000, "hours_per_year": 10},
+        {"id": "B", "arr": 50_000, "hours_per_year": 10},
+        {"id": "C", "arr": 50_000, "hours_per_year": 10},
+    ]
+    assert book_of(accounts, {"id": "c0", "capacity_hours": 30, "arr_cap": 100_000}) == (100_000, ["B", "C"])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_an_arr_cap_is_kept_and_what_still_fits_is_added(seed: int) -> None:
+    rng = random.Random(seed)
+    accounts = [
+        {
+            "id": f"a{i}",
+            "arr": rng.choice([0, 20_000, 35_000, 50_000]),
+            "hours_per_year": rng.choice([0, 10, 20]),
+        }
+        for i in range(8)
+    ]
+    csm = {"id": "c0", "capacity_hours": 50, "arr_cap": rng.choice([60_000, 90_000])}
+    arr, ids = book_of(accounts, csm)
+    hours = {a["id"]: a["hours_per_year"] for a in accounts}
+    assert arr <= csm["arr_cap"] and sum(hours[i] for i in ids) <= 50
+    # Nothing left out would still fit the book: not its hours, nor its ARR cap.
+    for a in accounts:
+        if a["id"] not in ids:
+            assert sum(hours[i] for i in ids) + a["hours_per_year"] > 50 or arr + a["arr"] > csm["arr_cap"]
+
+
+@pytest.mark.parametrize("too_large", ["hours", "arr"])
+def test_accounts_that_cannot_fit_take_no_candidates_place(too_large: str) -> None:
+    # 60 accounts of the most ARR per hour cannot fit the 100 h book with its $100k cap alone (150 h each,
+    # or $150k each); of the three that fit, the best two ($50k in 100 h) are found only if they are the
+    # table's candidates (adding what fits, most ARR first, would take the $30k one alone).
+    hours, arr = (150, 99_000) if too_large == "hours" else (10, 150_000)
+    accounts = [{"id": f"h{i}", "arr": arr, "hours_per_year": hours} for i in range(60)]
+    accounts += [
+        {"id": "s0", "arr": 30_000, "hours_per_year": 60},
+        {"id": "s1", "arr": 25_000, "hours_per_year": 50},
+        {"id": "s2", "arr": 25_000, "hours_per_year": 50},
+    ]
+    csm = {"id": "c0", "capacity_hours": 100, "arr_cap": 100_000}
+    assert book_of(accounts, csm) == (50_000, ["s1", "s2"])
+
+
+def test_where_the_book_size_binds_the_most_arr_per_account_are_candidates_too() -> None:
+    # Two places: the two accounts of $100k, not two of the 100 dense ones of $1k.
+    accounts = [{"id": f"s{i}", "arr": 1_000, "hours_per_year": 1} for i in range(100)]
+    accounts += [{"id": f"b{i}", "arr": 100_000, "hours_per_year": 200} for i in range(2)]
+    assert book_of(accounts, {"id": "c0", "capacity_hours": 1000, "max_accounts": 2}) == (
+        200_000,
+        ["b0", "b1"],
+    )
+
+
+def test_accounts_of_no_hours_count_against_the_book_size_and_arr_cap() -> None:
+    accounts = [
+        {"id": "zero", "arr": 1_000, "hours_per_year": 0},
+        {"id": "big", "arr": 100_000, "hours_per_year": 10},
+    ]
+    assert book_of(accounts, {"id": "c0", "capacity_hours": 100, "max_accounts": 1}) == (100_000, ["big"])
+    accounts[0]["arr"] = 90_000
+    assert book_of(accounts, {"id": "c0", "capacity_hours": 100, "arr_cap": 100_000}) == (100_000, ["big"])
+
+
+def test_a_book_whose_pins_pass_its_hours_takes_nothing() -> None:
+    accounts = [
+        {"id": "p", "arr": 10_000, "hours_per_year": 120, "current_csm": "c0", "pinned": True},
+        {"id": "z", "arr": 5_000, "hours_per_year": 0},
+    ]
+    problem = build_problem(build_book(accounts, [{"id": "c0", "capacity_hours": 100}]))
+    kept = [u for u in problem.units if u.fixed is not None]
+    free = [u for u in problem.units if u.fixed is None]
+    assert fill_book(problem, State.empty(problem), 0, free, book_room(problem, 0, kept)) == []
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -222,11 +299,12 @@ def test_serve_first_fills_every_tight_pool(monkeypatch: pytest.MonkeyPatch) -> 
     filled: list[str] = []
     real = pool_improve.serve_more_by_filling
 
-    def spy(problem: Problem, state: State, pool: Any, stop: Any = None) -> float:
+    def spy(problem: Problem, state: State, pool: Any, *rest: Any) -> float:
         filled.append(pool.name)
-        return real(problem, state, pool, stop)
+        return real(problem, state, pool, *rest)
 
     monkeypatch.setattr(pool_improve, "serve_more_by_filling", spy)
+    monkeypatch.setattr(pool_improve, "serve_more_by_exchanges", lambda *a, **k: 0.0)  # stakes as they are
     assert pool_improve.serve_first(problem, state, Params(workers=1, seed=0, deterministic=True), 1.0)
     assert problem.pools[0].name.startswith("enterprise")
     assert len(filled) == 2 and filled[0].startswith("mid_market")
@@ -240,3 +318,26 @@ def test_the_candidates_are_the_most_arr_per_hour() -> None:
     problem = build_problem(build_book(accounts, [{"id": "c0", "capacity_hours": 200}]))
     book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
     assert sum(u.arr for u in book) == 400_000
+
+
+def test_deterministic_mode_stops_filling_past_its_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same two tight pools; a budget of no cells: the first pool's fill fills one book's table, then
+    # stops and leaves the plan as it was; the second does not start a table.
+    accounts = [{"id": f"e{i}", "arr": 50_000, "hours_per_year": 60} for i in range(3)]
+    csms = [{"id": "ce", "capacity_hours": 100}, {"id": "cf", "capacity_hours": 100}]
+    problem = build_problem(build_book(accounts, csms))
+    state = State.empty(problem)
+    work = serve_fill.TableWork()
+    stop = lambda: work.cells > 0  # noqa: E731
+    assert serve_more_by_filling(problem, state, problem.pools[0], stop, work) == 0
+    assert work.cells > 0 and all(c == UNASSIGNED for c in state.assign)
+    monkeypatch.setattr(pool_improve, "FILL_CELLS_PER_SECOND", 0)
+    monkeypatch.setattr(pool_improve, "serve_more_by_exchanges", lambda *a, **k: 0.0)
+    filled: list[float] = []
+    real = pool_improve.serve_more_by_filling
+    monkeypatch.setattr(
+        pool_improve, "serve_more_by_filling", lambda *a: filled.append(real(*a)) or filled[-1]
+    )
+    state = State.empty(problem)
+    pool_improve.serve_first(problem, state, Params(workers=1, seed=0, deterministic=True), 1.0)
+    assert filled == [0]

@@ -366,3 +366,27 @@ def test_a_pool_with_arr_at_stake_gets_half_the_time_whatever_its_size() -> None
         enterprise.index: 0.5,
         mid_market.index: 0.5,
     }
+
+
+def test_an_account_of_no_arr_that_fits_is_placed_once() -> None:
+    # Z ($0, 1 h) fits c0: placing it gains no ARR but one account; the search must not then also make
+    # room for it (found by an independent review: Z was placed twice, c0's totals counted it twice).
+    accounts = [
+        {"id": "A", "arr": 60_000, "hours_per_year": 10, "current_csm": "c0"},
+        {"id": "B", "arr": 50_000, "hours_per_year": 10},
+        {"id": "C", "arr": 55_000, "hours_per_year": 10, "current_csm": "c1"},
+        {"id": "Z", "arr": 0, "hours_per_year": 1},
+    ]
+    csms = [{"id": c, "capacity_hours": 100, "arr_cap": 100_000} for c in ("c0", "c1")]
+    problem = build_problem(build_book(accounts, csms))
+    state = State.empty(problem)
+    for u in problem.units:
+        home = problem.book.accounts[u.accounts[0]].current_csm
+        if home is not None:
+            state.place(u, problem.csm_index[home])
+    serve_more_by_exchanges(problem, state, problem.pools[0], None)
+    for c in range(2):
+        mine = [u for u in problem.units if state.assign[u.index] == c]
+        assert state.count[c] == sum(u.size for u in mine)
+        assert state.load[c] == sum(u.hours_for(c) for u in mine)
+    assert state.assign[problem.unit_of_account[3]] != UNASSIGNED
