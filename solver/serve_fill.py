@@ -63,7 +63,8 @@ def serve_more_by_filling(
     the step then leaves the plan as it was. `work` counts the tables' cells."""
     if problem.book.policy.max_moves is not None:
         return 0.0  # the fill may move any account
-    csms = [c for c in pool.csms if not problem.csms[c].left and problem.csms[c].capacity > 0]
+    # Every CSM who stays, those of no hours too (they may hold accounts of no hours).
+    csms = [c for c in pool.csms if not problem.csms[c].left]
     held: dict[int, list[Unit]] = {c: [] for c in csms}
     for i in pool.units:
         u = problem.units[i]
@@ -250,17 +251,27 @@ def _whole_arr(u: Unit) -> int:
 
 
 def _within_caps(chosen: list[Unit], arr_room: int | None, size_room: int | None) -> list[Unit]:
-    """The chosen units less what brings the book within its ARR cap losing least (the unit of least ARR
-    that covers the excess alone, else the unit of most ARR, again), then within its book size (the least
-    ARR per account first)."""
-    kept = sorted(chosen, key=lambda u: (_whole_arr(u), u.index))
+    """The chosen units less what brings the book within its ARR cap losing least (of the unit of least
+    ARR that covers the excess alone and the fewest units of least ARR that cover it together, the one
+    losing less; again while the book is over), then within its book size (the least ARR per account
+    first)."""
+    kept = sorted(chosen, key=lambda u: (_whole_arr(u), u.arr, u.index))
     if arr_room is not None:
         arrs = [_whole_arr(u) for u in kept]
         total = sum(arrs)
         while kept and total > arr_room:
-            at = min(bisect.bisect_left(arrs, total - arr_room), len(kept) - 1)
-            total -= arrs.pop(at)
-            kept.pop(at)
+            excess = total - arr_room
+            smallest, lost = 0, 0
+            while lost < excess and smallest < len(arrs):
+                lost += arrs[smallest]
+                smallest += 1
+            at = bisect.bisect_left(arrs, excess)
+            if at < len(arrs) and arrs[at] < lost:
+                total -= arrs.pop(at)
+                kept.pop(at)
+            else:
+                total -= lost
+                del arrs[:smallest], kept[:smallest]
     if size_room is not None:
         kept.sort(key=lambda u: (u.arr / u.size, u.index))
         size = sum(u.size for u in kept)

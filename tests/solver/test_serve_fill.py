@@ -341,3 +341,31 @@ def test_deterministic_mode_stops_filling_past_its_cells(monkeypatch: pytest.Mon
     state = State.empty(problem)
     pool_improve.serve_first(problem, state, Params(workers=1, seed=0, deterministic=True), 1.0)
     assert filled == [0]
+
+
+def test_an_arr_cap_drops_several_small_accounts_rather_than_one_large() -> None:
+    # All three fit the hours, $1,100 over the $7,000 cap: dropping the two small ones loses $1,099.99,
+    # dropping the $7,000 one (the cheapest that covers the excess alone) would lose $7,000 (found by an
+    # independent review).
+    accounts = [
+        {"id": "big", "arr": 7_000, "hours_per_year": 0},
+        {"id": "s1", "arr": 1_000, "hours_per_year": 1},
+        {"id": "s2", "arr": 99.99, "hours_per_year": 0},
+    ]
+    assert book_of(accounts, {"id": "c0", "capacity_hours": 10, "arr_cap": 7_000}) == (7_000, ["big"])
+
+
+def test_a_csm_of_no_hours_keeps_an_account_of_no_hours() -> None:
+    # c0 has no hours and serves Z (0 h); c1 holds one account. Filling c1 with X must not take Z off c0
+    # (found by an independent review: CSMs of no hours were left out of the fill, their accounts not).
+    accounts = [
+        {"id": "Z", "arr": 500, "hours_per_year": 0},
+        {"id": "X", "arr": 1_000, "hours_per_year": 5},
+        {"id": "Y", "arr": 0, "hours_per_year": 100},
+    ]
+    csms = [{"id": "c0", "capacity_hours": 0}, {"id": "c1", "capacity_hours": 10, "max_accounts": 1}]
+    problem = build_problem(build_book(accounts, csms))
+    state = State.empty(problem)
+    state.place(problem.units[problem.unit_of_account[0]], 0)
+    assert serve_more_by_filling(problem, state, problem.pools[0]) == 1_000
+    assert served(problem, state) == (1_500, 2)
