@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 import time
 
@@ -150,7 +149,7 @@ def pool_totals(problem: Problem, state: State, pool: Pool) -> PoolTotals:
         if state.assign[i] != UNASSIGNED:
             u = problem.units[i]
             for b, band in enumerate(problem.bands):
-                totals[b] += math.ceil(u.arr - 1e-9) if band.metric == "arr" else u.figures[b]
+                totals[b] += u.whole_arr if band.metric == "arr" else u.figures[b]
     return PoolTotals(
         hours / cap_total if cap_total else 0.0,
         {band.name: (totals[b], cap_total) for b, band in enumerate(problem.bands)},

@@ -94,6 +94,12 @@ class Unit:
     def size(self) -> int:
         return len(self.accounts)
 
+    @property
+    def whole_arr(self) -> int:
+        """The unit's ARR in whole dollars rounded up (past float error): what the serve steps and models
+        count against an ARR cap or band in whole numbers."""
+        return math.ceil(self.arr - 1e-9)
+
 
 @dataclass
 class Pool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from solver.problem import Pool, Problem, Unit
-from solver.serve_knapsack import book_room
+from solver.serve_knapsack import book_room, free_units, held_units
 from solver.state import UNASSIGNED, State, served_figures
 
 # The accounts a book's knapsack looks at: the best by ARR per hour, this many times the accounts the book
@@ -65,20 +65,12 @@ def serve_more_by_filling(
         return 0.0  # the fill may move any account
     # Every CSM who stays, those of no hours too (they may hold accounts of no hours).
     csms = [c for c in pool.csms if not problem.csms[c].left]
-    held: dict[int, list[Unit]] = {c: [] for c in csms}
-    for i in pool.units:
-        u = problem.units[i]
-        if u.fixed is not None and state.assign[i] in held:
-            held[state.assign[i]].append(u)
-    in_pool = set(csms)
-    free = [
-        problem.units[i]
-        for i in pool.units
-        if problem.units[i].fixed is None and problem.units[i].least_hours(in_pool) is not None
-    ]
+    held = held_units(problem, state, pool, csms)
+    free = free_units(problem, pool, csms)
     if not held or not free:
         return 0.0
     rooms = {c: book_room(problem, c, kept) for c, kept in held.items()}
+    in_pool = set(csms)
     eligible: dict[int, frozenset[int]] = {}
     for u in free:
         if id(u.eligible) not in eligible:
@@ -91,7 +83,7 @@ def serve_more_by_filling(
         mine = [u for u in left if c in eligible[id(u.eligible)]]
         if not mine:
             continue
-        book = fill_book(problem, state, c, mine, rooms[c], work)
+        book = fill_book(problem, c, mine, rooms[c], work)
         taken = {u.index for u in book}
         left = [u for u in left if u.index not in taken]
         split.extend((u, c) for u in book)
@@ -103,7 +95,6 @@ def serve_more_by_filling(
 
 def fill_book(
     problem: Problem,
-    state: State,
     c: int,
     units: list[Unit],
     room: tuple[int, int | None, int | None],
@@ -121,7 +112,7 @@ def fill_book(
         for u in units
         if u.hours_for(c) <= hours_room
         and (size_room is None or u.size <= size_room)
-        and (arr_room is None or _whole_arr(u) <= arr_room)
+        and (arr_room is None or u.whole_arr <= arr_room)
     ]
     candidates = _candidates(c, fitting, hours_room, size_room)
     values = _values(problem, c, candidates)
@@ -245,19 +236,14 @@ def _knapsack_by_size(
     return picks
 
 
-def _whole_arr(u: Unit) -> int:
-    """The unit's ARR in whole dollars rounded up, as the serve steps count it against a cap."""
-    return math.ceil(u.arr - 1e-9)
-
-
 def _within_caps(chosen: list[Unit], arr_room: int | None, size_room: int | None) -> list[Unit]:
     """The chosen units less what brings the book within its ARR cap losing least (of the unit of least
     ARR that covers the excess alone and the fewest units of least ARR that cover it together, the one
     losing less; again while the book is over), then within its book size (the least ARR per account
     first)."""
-    kept = sorted(chosen, key=lambda u: (_whole_arr(u), u.arr, u.index))
+    kept = sorted(chosen, key=lambda u: (u.whole_arr, u.arr, u.index))
     if arr_room is not None:
-        arrs = [_whole_arr(u) for u in kept]
+        arrs = [u.whole_arr for u in kept]
         total = sum(arrs)
         while kept and total > arr_room:
             excess = total - arr_room
@@ -289,7 +275,7 @@ def _add_what_fits(
     """The chosen units and, most ARR first, every other unit that still fits the book."""
     hours_room, arr_room, size_room = room
     hours = sum(u.hours_for(c) for u in chosen)
-    arr = sum(_whole_arr(u) for u in chosen)
+    arr = sum(u.whole_arr for u in chosen)
     size = sum(u.size for u in chosen)
     taken = {u.index for u in chosen}
     book = list(chosen)
@@ -297,11 +283,11 @@ def _add_what_fits(
     for u in sorted(rest, key=lambda u: (-u.arr, -u.size, u.index)):
         if (
             hours + u.hours_for(c) <= hours_room
-            and (arr_room is None or arr + _whole_arr(u) <= arr_room)
+            and (arr_room is None or arr + u.whole_arr <= arr_room)
             and (size_room is None or size + u.size <= size_room)
         ):
             book.append(u)
             hours += u.hours_for(c)
-            arr += _whole_arr(u)
+            arr += u.whole_arr
             size += u.size
     return book

@@ -39,7 +39,7 @@ def packs_small_accounts(problem: Problem, pool: Pool) -> bool:
     if problem.book.policy.max_moves is not None:
         return False  # the split may move any account
     csms = _csms(problem, pool)
-    free = _free_units(problem, pool)
+    free = free_units(problem, pool, csms)
     return bool(csms) and MIN_UNITS_PER_CSM * len(csms) <= len(free) <= MAX_UNITS
 
 
@@ -49,14 +49,11 @@ def serve_more_by_knapsack(
     """Serve the pool's best knapsack where its split among the CSMs is found in `seconds` (CP-SAT's
     deterministic time in deterministic mode); returns the ARR gained (0 when the plan already serves as
     much, or no split is found)."""
-    held: dict[int, list[Unit]] = {c: [] for c in _csms(problem, pool)}  # pinned and frozen units stay
-    free = _free_units(problem, pool)
+    csms = _csms(problem, pool)
+    held = held_units(problem, state, pool, csms)  # pinned and frozen units stay
+    free = free_units(problem, pool, csms)
     if not held or not free:
         return 0.0
-    for i in pool.units:
-        u = problem.units[i]
-        if u.fixed is not None and state.assign[i] in held:
-            held[state.assign[i]].append(u)
     weight = sum(u.size for u in free) + 1  # most ARR (in cents) first, then most accounts
     value = {u.index: round(u.arr * 100) * weight + u.size for u in free}
     now = [u for u in free if state.assign[u.index] != UNASSIGNED]
@@ -75,14 +72,24 @@ def _csms(problem: Problem, pool: Pool) -> list[int]:
     return [c for c in pool.csms if not problem.csms[c].left and problem.csms[c].capacity > 0]
 
 
-def _free_units(problem: Problem, pool: Pool) -> list[Unit]:
-    """The pool's units that may change CSM and that some CSM of the pool with hours may take."""
-    csms = set(_csms(problem, pool))
+def free_units(problem: Problem, pool: Pool, csms: list[int]) -> list[Unit]:
+    """The pool's units that may change CSM and that some CSM of `csms` may take."""
+    among = set(csms)
     return [
         problem.units[i]
         for i in pool.units
-        if problem.units[i].fixed is None and problem.units[i].least_hours(csms) is not None
+        if problem.units[i].fixed is None and problem.units[i].least_hours(among) is not None
     ]
+
+
+def held_units(problem: Problem, state: State, pool: Pool, csms: list[int]) -> dict[int, list[Unit]]:
+    """Each CSM of `csms` and the pool's pinned and frozen units the plan keeps with them."""
+    held: dict[int, list[Unit]] = {c: [] for c in csms}
+    for i in pool.units:
+        u = problem.units[i]
+        if u.fixed is not None and state.assign[i] in held:
+            held[state.assign[i]].append(u)
+    return held
 
 
 class _Budget:
@@ -132,7 +139,7 @@ def _best_knapsack(
         rows.append(([u.size for u in free], count_room))
     if all(info.arr_cap is not None for info in infos):
         arr_room = math.floor(sum(info.arr_cap or 0.0 for info in infos) - sum(u.arr for u, _ in kept) + 1e-6)
-        rows.append(([math.ceil(u.arr - 1e-9) for u in free], arr_room))
+        rows.append(([u.whole_arr for u in free], arr_room))
     if min(room for _, room in rows) < 0:
         return None
     weights, room = rows[0]
@@ -180,7 +187,7 @@ def _split(
     unit and CSM took 0.1-2.7 s."""
     rooms = {c: book_room(problem, c, kept) for c, kept in held.items()}
     arr_binds = any(
-        arr is not None and sum(math.ceil(u.arr - 1e-9) for u in chosen if c in u.eligible) > arr
+        arr is not None and sum(u.whole_arr for u in chosen if c in u.eligible) > arr
         for c, (_, arr, _) in rooms.items()
     )
     size_binds = any(
@@ -210,7 +217,7 @@ def _split(
         mine = [(members[k], v) for (k, cc), v in n.items() if cc == c]
         model.add(sum(us[0].hours_for(c) * v for us, v in mine) <= hours)
         if arr is not None and arr_binds:
-            model.add(sum(math.ceil(us[0].arr - 1e-9) * v for us, v in mine) <= arr)
+            model.add(sum(us[0].whole_arr * v for us, v in mine) <= arr)
         if size is not None and size_binds:
             model.add(sum(us[0].size * v for us, v in mine) <= size)
     stays = [staying * n[k, c] for k, key in enumerate(classes) for c, _, staying in key[0] if staying]

@@ -89,7 +89,7 @@ def serves_the_pool_bound(pm: PoolModel) -> bool:
 
 def everyone_arr(pm: PoolModel) -> int:
     """The ARR of every account in the model, each rounded up (a class's `arr` is its largest)."""
-    return sum(math.ceil(u.arr - 1e-9) for cl in pm.classes for u in cl.units)
+    return sum(u.whole_arr for cl in pm.classes for u in cl.units)
 
 
 def pool_everyone_arr(problem: Problem, pool: Pool) -> float:

@@ -153,7 +153,7 @@ class Repacker:
             if info.arr_cap is not None:
                 # ARR rounded up, the room down: a split the model allows keeps the cap.
                 room = math.floor(info.arr_cap - state.arr[c] + sum(u.arr for u in out) + 1e-6)
-                model.add(sum(math.ceil(u.arr - 1e-9) * v for u, v in mine) <= room)
+                model.add(sum(u.whole_arr * v for u, v in mine) <= room)
             if info.max_accounts is not None:
                 model.add(
                     sum(u.size * v for u, v in mine)

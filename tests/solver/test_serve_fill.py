@@ -81,8 +81,7 @@ def random_book_to_fill(seed: int) -> tuple[list[dict[str, Any]], dict[str, Any]
 def test_a_book_takes_what_brute_force_finds_best(seed: int) -> None:
     accounts, csm = random_book_to_fill(seed)
     problem = build_problem(build_book(accounts, [csm, OTHER_SEGMENT]))
-    state = State.empty(problem)
-    book = fill_book(problem, state, 0, list(problem.units), book_room(problem, 0, []))
+    book = fill_book(problem, 0, list(problem.units), book_room(problem, 0, []))
     assert figures(problem, book, "c0") == best_book_by_brute_force(accounts, csm)
 
 
@@ -93,7 +92,7 @@ def test_the_book_size_is_counted_in_the_table_not_by_dropping_accounts() -> Non
     accounts.append({"id": "big", "arr": 140_000, "hours_per_year": 30})
     csm = {"id": "c0", "capacity_hours": 30, "max_accounts": 2}
     problem = build_problem(build_book(accounts, [csm]))
-    book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
+    book = fill_book(problem, 0, list(problem.units), book_room(problem, 0, []))
     assert [problem.book.accounts[u.accounts[0]].id for u in book] == ["big"]
 
 
@@ -104,7 +103,7 @@ def test_coarse_steps_never_overfill_a_book() -> None:
     csm = {"id": "c0", "capacity_hours": 1560}
     problem = build_problem(build_book(accounts, [csm]))
     assert problem.csms[0].capacity // serve_fill.MAX_STEPS > 1  # the steps are coarse
-    book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
+    book = fill_book(problem, 0, list(problem.units), book_room(problem, 0, []))
     assert len(book) == 11
     assert sum(u.hours for u in book) <= problem.csms[0].capacity
 
@@ -112,7 +111,7 @@ def test_coarse_steps_never_overfill_a_book() -> None:
 def book_of(accounts: list[dict[str, Any]], csm: dict[str, Any]) -> tuple[float, list[str]]:
     """(ARR, account ids) of the book `fill_book` makes for one CSM from these accounts."""
     problem = build_problem(build_book(accounts, [csm]))
-    book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
+    book = fill_book(problem, 0, list(problem.units), book_room(problem, 0, []))
     return sum(u.arr for u in book), sorted(problem.book.accounts[u.accounts[0]].id for u in book)
 
 
@@ -191,7 +190,7 @@ def test_a_book_whose_pins_pass_its_hours_takes_nothing() -> None:
     problem = build_problem(build_book(accounts, [{"id": "c0", "capacity_hours": 100}]))
     kept = [u for u in problem.units if u.fixed is not None]
     free = [u for u in problem.units if u.fixed is None]
-    assert fill_book(problem, State.empty(problem), 0, free, book_room(problem, 0, kept)) == []
+    assert fill_book(problem, 0, free, book_room(problem, 0, kept)) == []
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -316,7 +315,7 @@ def test_the_candidates_are_the_most_arr_per_hour() -> None:
     accounts = [{"id": f"d{i}", "arr": 20_000, "hours_per_year": 10} for i in range(50)]
     accounts += [{"id": f"s{i}", "arr": 25_000, "hours_per_year": 50} for i in range(50)]
     problem = build_problem(build_book(accounts, [{"id": "c0", "capacity_hours": 200}]))
-    book = fill_book(problem, State.empty(problem), 0, list(problem.units), book_room(problem, 0, []))
+    book = fill_book(problem, 0, list(problem.units), book_room(problem, 0, []))
     assert sum(u.arr for u in book) == 400_000
 
 
